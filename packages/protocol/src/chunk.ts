@@ -1,0 +1,125 @@
+import { ErrorCode, ProtocolError } from "./errors.js";
+import type { Change, ChangesFrame } from "./frames.js";
+import { DEFAULT_LIMITS, DEFAULT_TARGET_FRAME_BYTES, type Limits } from "./limits.js";
+
+/** An upper bound of the bytes one change takes in a frame (strings counted as 3 bytes a unit). */
+export function estimateChangeBytes(c: Change): number {
+  const v = c.val;
+  const valBytes =
+    typeof v === "string" ? v.length * 3 + 5 : v instanceof Uint8Array ? v.length + 5 : 10;
+  return 48 + c.pk.length + c.cid.length + valBytes;
+}
+
+export interface ChunkOptions {
+  /** Frames are cut before they would exceed this many bytes (estimated). */
+  readonly targetFrameBytes?: number;
+  readonly maxChangesPerFrame?: number;
+  /**
+   * The sender's cursor once the whole stream is applied: the last frame carries it, and an empty
+   * frame is produced for it when there are no changes (it tells the receiver it is caught up).
+   */
+  readonly finalCursor?: number;
+}
+
+/**
+ * Splits changes ordered by `dbVersion` into `changes` frames. A transaction (one `dbVersion`)
+ * never spans frames unless it alone exceeds a frame; then its pieces are marked `partial` and
+ * the receiver reassembles them (`TransactionAssembler`) before applying anything.
+ */
+export function* chunkChanges(changes: Iterable<Change>, options: ChunkOptions = {}): Generator<ChangesFrame> {
+  const targetBytes = options.targetFrameBytes ?? DEFAULT_TARGET_FRAME_BYTES;
+  const maxRows = options.maxChangesPerFrame ?? DEFAULT_LIMITS.maxChangesPerFrame;
+  let frame: Change[] = [];
+  let frameBytes = 0;
+  let cursor = 0; // dbVersion of the last transaction completed in the frames produced so far
+  let tx: Change[] = [];
+  let txBytes = 0;
+  let pending: ChangesFrame | null = null; // held back so the last frame can carry finalCursor
+
+  function* emit(next: ChangesFrame): Generator<ChangesFrame> {
+    if (pending) yield pending;
+    pending = next;
+  }
+  function* flushFrame(): Generator<ChangesFrame> {
+    if (frame.length === 0) return;
+    yield* emit({ type: "changes", cursor, partial: false, changes: frame });
+    frame = [];
+    frameBytes = 0;
+  }
+  function* closeTransaction(): Generator<ChangesFrame> {
+    if (tx.length === 0) return;
+    const version = tx[0]!.dbVersion;
+    if (txBytes > targetBytes || tx.length > maxRows) {
+      // Too big for any frame: send what is queued, then the transaction in marked pieces.
+      yield* flushFrame();
+      for (let i = 0; i < tx.length; ) {
+        const piece: Change[] = [];
+        let bytes = 0;
+        while (i < tx.length && piece.length < maxRows) {
+          const b = estimateChangeBytes(tx[i]!);
+          if (piece.length > 0 && bytes + b > targetBytes) break;
+          piece.push(tx[i++]!);
+          bytes += b;
+        }
+        const last = i >= tx.length;
+        if (last) cursor = version;
+        yield* emit({ type: "changes", cursor, partial: !last, changes: piece });
+      }
+    } else {
+      if (frameBytes + txBytes > targetBytes || frame.length + tx.length > maxRows) yield* flushFrame();
+      frame.push(...tx);
+      frameBytes += txBytes;
+      cursor = version;
+    }
+    tx = [];
+    txBytes = 0;
+  }
+
+  for (const change of changes) {
+    if (tx.length > 0 && change.dbVersion !== tx[0]!.dbVersion) yield* closeTransaction();
+    tx.push(change);
+    txBytes += estimateChangeBytes(change);
+  }
+  yield* closeTransaction();
+  yield* flushFrame();
+  const final = options.finalCursor;
+  const last = pending as ChangesFrame | null;
+  if (last) {
+    yield final !== undefined && final > last.cursor ? { ...last, cursor: final } : last;
+  } else if (final !== undefined) {
+    yield { type: "changes", cursor: final, partial: false, changes: [] };
+  }
+}
+
+/**
+ * Joins `partial` frames back into whole transactions. `push` returns a frame ready to apply
+ * (possibly several transactions), or null while a transaction is still incomplete.
+ */
+export class TransactionAssembler {
+  private parts: Change[] = [];
+  constructor(private readonly limits: Limits = DEFAULT_LIMITS) {}
+
+  get incomplete(): boolean {
+    return this.parts.length > 0;
+  }
+
+  push(frame: ChangesFrame): ChangesFrame | null {
+    if (this.parts.length === 0 && !frame.partial) return frame;
+    if (this.parts.length + frame.changes.length > this.limits.maxChangesPerTransaction) {
+      this.parts = [];
+      throw new ProtocolError(
+        ErrorCode.FrameTooLarge,
+        `a transaction of more than ${this.limits.maxChangesPerTransaction} changes`,
+      );
+    }
+    for (const c of frame.changes) this.parts.push(c);
+    if (frame.partial) return null;
+    const whole: ChangesFrame = { type: "changes", cursor: frame.cursor, partial: false, changes: this.parts };
+    this.parts = [];
+    return whole;
+  }
+
+  reset(): void {
+    this.parts = [];
+  }
+}

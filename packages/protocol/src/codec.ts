@@ -1,0 +1,242 @@
+import { Packr, addExtension } from "msgpackr";
+import { ErrorCode, ProtocolError, isErrorCode } from "./errors.js";
+import type { Change, Frame } from "./frames.js";
+import { DEFAULT_LIMITS, type Limits } from "./limits.js";
+import { isKnownColumn, isKnownTable } from "./schema.js";
+import { PROTOCOL_VERSION } from "./version.js";
+import type { SqlValue } from "./values.js";
+
+/** A REAL on the wire: msgpack ext type 1 holding an 8-byte big-endian IEEE 754 double. */
+class WireReal {
+  constructor(readonly value: number) {}
+}
+export const REAL_EXT_TYPE = 1;
+addExtension({
+  Class: WireReal,
+  type: REAL_EXT_TYPE,
+  pack(real: WireReal) {
+    const bytes = new Uint8Array(8);
+    new DataView(bytes.buffer).setFloat64(0, real.value);
+    return bytes;
+  },
+  unpack(bytes: Uint8Array) {
+    if (bytes.length !== 8) throw new ProtocolError(ErrorCode.MalformedFrame, "REAL ext must hold 8 bytes");
+    return new WireReal(new DataView(bytes.buffer, bytes.byteOffset, 8).getFloat64(0));
+  },
+});
+
+const packr = new Packr({ useRecords: false, variableMapSize: true });
+const unpackr = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: "bigint" });
+
+const INT32_MIN = -0x80000000;
+const UINT32_MAX = 0xffffffff;
+/** msgpackr writes integral numbers outside 32 bits as float64; send them as int64 instead. */
+function wireInt(n: number | bigint): number | bigint {
+  if (typeof n === "bigint") return n >= INT32_MIN && n <= UINT32_MAX ? Number(n) : n;
+  return n >= INT32_MIN && n <= UINT32_MAX ? n : BigInt(n);
+}
+
+function wireValue(v: SqlValue): unknown {
+  if (typeof v === "number") return new WireReal(v);
+  if (typeof v === "bigint") return wireInt(v);
+  return v;
+}
+
+const SITE_ID_BYTES = 16;
+const siteKey = (id: Uint8Array) => Array.from(id, (b) => b.toString(16).padStart(2, "0")).join("");
+
+function encodeChanges(changes: readonly Change[]): [Uint8Array[], string[], unknown[]] {
+  const sites: Uint8Array[] = [];
+  const siteIndex = new Map<string, number>();
+  const tables: string[] = [];
+  const rows: unknown[] = [];
+  for (const c of changes) {
+    const key = siteKey(c.siteId);
+    let s = siteIndex.get(key);
+    if (s === undefined) {
+      s = sites.push(c.siteId) - 1;
+      siteIndex.set(key, s);
+    }
+    let t = tables.indexOf(c.table);
+    if (t < 0) t = tables.push(c.table) - 1;
+    rows.push([
+      t,
+      c.pk,
+      c.cid,
+      wireValue(c.val),
+      wireInt(c.colVersion),
+      wireInt(c.dbVersion),
+      s,
+      wireInt(c.cl),
+      wireInt(c.seq),
+    ]);
+  }
+  return [sites, tables, rows];
+}
+
+/** Encodes a frame as one msgpack array: `[protocolVersion, type, ...fields]` (see PROTOCOL.md). */
+export function encodeFrame(frame: Frame): Uint8Array {
+  const head = [PROTOCOL_VERSION, frame.type];
+  switch (frame.type) {
+    case "hello":
+      return packr.pack([...head, frame.schemaVersion, frame.siteId, wireInt(frame.serverVersion), frame.token]);
+    case "welcome":
+      return packr.pack([
+        ...head,
+        frame.schemaVersion,
+        frame.siteId,
+        wireInt(frame.clientVersion),
+        wireInt(frame.serverVersion),
+      ]);
+    case "changes":
+      return packr.pack([...head, wireInt(frame.cursor), frame.partial, ...encodeChanges(frame.changes)]);
+    case "ack":
+      return packr.pack([...head, wireInt(frame.cursor)]);
+    case "error":
+      return packr.pack([...head, frame.code, frame.message, frame.fatal]);
+  }
+}
+
+export type DecodeResult = { ok: true; frame: Frame } | { ok: false; error: ProtocolError };
+
+const fail = (message: string, code: ErrorCode = ErrorCode.MalformedFrame): never => {
+  throw new ProtocolError(code, message);
+};
+
+function version(v: unknown, what: string): number {
+  const n = typeof v === "bigint" && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+  if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0) fail(`${what} must be a non-negative integer`);
+  return n as number;
+}
+
+function bytes(v: unknown, what: string, length?: number): Uint8Array {
+  if (!(v instanceof Uint8Array)) return fail(`${what} must be binary`);
+  if (length !== undefined && v.length !== length) fail(`${what} must be ${length} bytes`);
+  return v;
+}
+
+function str(v: unknown, what: string, maxLength = 1 << 20): string {
+  if (typeof v !== "string" || v.length > maxLength) fail(`${what} must be a string`);
+  return v as string;
+}
+
+function value(v: unknown): SqlValue {
+  if (v === null || typeof v === "string" || v instanceof Uint8Array) return v;
+  if (typeof v === "number") {
+    if (!Number.isInteger(v)) fail("INTEGER values must be msgpack integers");
+    return BigInt(v);
+  }
+  if (typeof v === "bigint") return v;
+  if (v instanceof WireReal) return v.value;
+  return fail("a change value must be nil, integer, REAL ext, string or binary");
+}
+
+function decodeChanges(fields: unknown[], limits: Limits): Change[] {
+  const [rawSites, rawTables, rawRows] = fields;
+  if (!Array.isArray(rawSites) || !Array.isArray(rawTables) || !Array.isArray(rawRows)) {
+    return fail("changes need site, table and row arrays");
+  }
+  if (rawRows.length > limits.maxChangesPerFrame) {
+    fail(`${rawRows.length} changes in one frame (limit ${limits.maxChangesPerFrame})`, ErrorCode.FrameTooLarge);
+  }
+  const sites = rawSites.map((s) => bytes(s, "site id", SITE_ID_BYTES));
+  const tables = rawTables.map((t) => {
+    const name = str(t, "table name", 128);
+    if (!isKnownTable(name)) fail(`unknown table "${name}"`, ErrorCode.UnknownTableOrColumn);
+    return name;
+  });
+  return rawRows.map((row): Change => {
+    if (!Array.isArray(row) || row.length !== 9) return fail("a change must be a 9-element array");
+    const [t, pk, cid, val, colVersion, dbVersion, s, cl, seq] = row as unknown[];
+    const table = typeof t === "number" ? tables[t] : undefined;
+    const siteId = typeof s === "number" ? sites[s] : undefined;
+    if (table === undefined) return fail("change refers to a missing table index");
+    if (siteId === undefined) return fail("change refers to a missing site index");
+    const column = str(cid, "cid", 128);
+    if (!isKnownColumn(table, column)) fail(`unknown column "${column}" of "${table}"`, ErrorCode.UnknownTableOrColumn);
+    return {
+      table,
+      pk: bytes(pk, "pk"),
+      cid: column,
+      val: value(val),
+      colVersion: version(colVersion, "col_version"),
+      dbVersion: version(dbVersion, "db_version"),
+      siteId,
+      cl: version(cl, "cl"),
+      seq: version(seq, "seq"),
+    };
+  });
+}
+
+function decodeFields(raw: unknown, limits: Limits): Frame {
+  if (!Array.isArray(raw) || raw.length < 2) return fail("a frame is an array [version, type, ...]");
+  const [protocolVersion, type, ...f] = raw as unknown[];
+  if (protocolVersion !== PROTOCOL_VERSION) {
+    fail(`protocol version ${String(protocolVersion)} is not supported (this side speaks ${PROTOCOL_VERSION})`, ErrorCode.ProtocolVersion);
+  }
+  const arity = (n: number) => {
+    if (f.length !== n) fail(`a ${String(type)} frame has ${n} fields, got ${f.length}`);
+  };
+  switch (type) {
+    case "hello":
+      arity(4);
+      return {
+        type,
+        schemaVersion: version(f[0], "schema version"),
+        siteId: bytes(f[1], "site id", SITE_ID_BYTES),
+        serverVersion: version(f[2], "server version"),
+        token: str(f[3], "token", 4096),
+      };
+    case "welcome":
+      arity(4);
+      return {
+        type,
+        schemaVersion: version(f[0], "schema version"),
+        siteId: bytes(f[1], "site id", SITE_ID_BYTES),
+        clientVersion: version(f[2], "client version"),
+        serverVersion: version(f[3], "server version"),
+      };
+    case "changes": {
+      arity(5);
+      if (typeof f[1] !== "boolean") fail("partial must be a boolean");
+      return { type, cursor: version(f[0], "cursor"), partial: f[1] as boolean, changes: decodeChanges(f.slice(2), limits) };
+    }
+    case "ack":
+      arity(1);
+      return { type, cursor: version(f[0], "cursor") };
+    case "error": {
+      arity(3);
+      const code = f[0];
+      if (!isErrorCode(code)) return fail(`unknown error code ${String(code)}`);
+      if (typeof f[2] !== "boolean") fail("fatal must be a boolean");
+      return { type, code, message: str(f[1], "message", 4096), fatal: f[2] as boolean };
+    }
+    default:
+      return fail(`unknown frame type ${String(type)}`);
+  }
+}
+
+/**
+ * Decodes and validates one frame. Never throws: anything wrong (bytes, shape, sizes, unknown
+ * tables or columns) comes back as a `ProtocolError` with a code.
+ */
+export function decodeFrame(data: Uint8Array, limits: Limits = DEFAULT_LIMITS): DecodeResult {
+  if (data.byteLength > limits.maxFrameBytes) {
+    return {
+      ok: false,
+      error: new ProtocolError(ErrorCode.FrameTooLarge, `frame of ${data.byteLength} bytes exceeds ${limits.maxFrameBytes}`),
+    };
+  }
+  try {
+    // unpackMultiple would accept trailing values; a frame is exactly one.
+    const values: unknown[] = [];
+    unpackr.unpackMultiple(data, (v: unknown) => {
+      values.push(v);
+      if (values.length > 1) fail("a frame must hold exactly one msgpack value");
+    });
+    return { ok: true, frame: decodeFields(values[0], limits) };
+  } catch (err) {
+    if (err instanceof ProtocolError) return { ok: false, error: err };
+    return { ok: false, error: new ProtocolError(ErrorCode.MalformedFrame, `undecodable frame: ${(err as Error).message}`) };
+  }
+}
