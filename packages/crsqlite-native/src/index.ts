@@ -47,5 +47,6 @@ export function crsqliteExtensionPath(env: NodeJS.ProcessEnv = process.env): str
 
 /** Loads cr-sqlite into a better-sqlite3 connection. Call `SELECT crsql_finalize()` before closing it. */
 export function loadCrsqlite(db: BetterSqlite3.Database, extensionPath = crsqliteExtensionPath()): void {
-  db.loadExtension(extensionPath, "sqlite3_crsqlite_init");
+  // better-sqlite3 takes the entry point as a second argument; its type declarations omit it.
+  (db.loadExtension as (file: string, entryPoint: string) => void).call(db, extensionPath, "sqlite3_crsqlite_init");
 }

@@ -2,11 +2,19 @@ import { ErrorCode, ProtocolError } from "./errors.js";
 import type { Change, ChangesFrame } from "./frames.js";
 import { DEFAULT_LIMITS, DEFAULT_TARGET_FRAME_BYTES, type Limits } from "./limits.js";
 
-/** An upper bound of the bytes one change takes in a frame (strings counted as 3 bytes a unit). */
+function utf8Length(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const code = s.charCodeAt(i);
+    if (code >= 0x80) n += code >= 0x800 && (code < 0xd800 || code > 0xdfff) ? 2 : 1;
+  }
+  return n;
+}
+
+/** An upper bound of the bytes one change takes in a frame. */
 export function estimateChangeBytes(c: Change): number {
   const v = c.val;
-  const valBytes =
-    typeof v === "string" ? v.length * 3 + 5 : v instanceof Uint8Array ? v.length + 5 : 10;
+  const valBytes = typeof v === "string" ? utf8Length(v) + 5 : v instanceof Uint8Array ? v.length + 5 : 10;
   return 48 + c.pk.length + c.cid.length + valBytes;
 }
 

@@ -6,3 +6,4 @@ export * from "./limits.js";
 export type * from "./frames.js";
 export { encodeFrame, decodeFrame, REAL_EXT_TYPE, type DecodeResult } from "./codec.js";
 export { chunkChanges, estimateChangeBytes, TransactionAssembler, type ChunkOptions } from "./chunk.js";
+export * from "./changes-sql.js";

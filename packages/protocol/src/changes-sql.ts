@@ -1,0 +1,40 @@
+import type { Change } from "./frames.js";
+import { fromSqlite, type SqlValue } from "./values.js";
+
+/**
+ * The SQL both sides use to read and apply `crsql_changes`. Values are read with their
+ * `typeof()` and applied through a CAST chosen by their wire type, so an INTEGER is never
+ * bound as REAL (or the reverse) whatever the driver does with JS numbers.
+ */
+export const SELECT_CHANGES = `SELECT "table", pk, cid, val, typeof(val), col_version, db_version, site_id, cl, seq FROM crsql_changes`;
+
+export const INSERT_CHANGE = `INSERT INTO crsql_changes ("table", pk, cid, val, col_version, db_version, site_id, cl, seq)
+  VALUES (?, ?, ?, CASE ? WHEN 1 THEN CAST(? AS INTEGER) WHEN 2 THEN CAST(? AS REAL) ELSE ? END,
+    CAST(? AS INTEGER), CAST(? AS INTEGER), ?, CAST(? AS INTEGER), CAST(? AS INTEGER))`;
+
+/** A row of SELECT_CHANGES as positional values; integers may come as number or bigint. */
+export type RawChangeRow = [string, Uint8Array, string, unknown, string, number | bigint, number | bigint, Uint8Array, number | bigint, number | bigint];
+
+export function rowToChange(r: RawChangeRow): Change {
+  return {
+    table: r[0],
+    pk: r[1],
+    cid: r[2],
+    val: fromSqlite(r[3], r[4]),
+    colVersion: Number(r[5]),
+    dbVersion: Number(r[6]),
+    siteId: r[7],
+    cl: Number(r[8]),
+    seq: Number(r[9]),
+  };
+}
+
+function typeTag(v: SqlValue): number {
+  return typeof v === "bigint" ? 1 : typeof v === "number" ? 2 : 0;
+}
+
+/** The parameters of INSERT_CHANGE for one change. */
+export function changeParams(c: Change): unknown[] {
+  const v = c.val;
+  return [c.table, c.pk, c.cid, typeTag(v), v, v, v, c.colVersion, c.dbVersion, c.siteId, c.cl, c.seq];
+}

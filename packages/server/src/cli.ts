@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+import { parseArgs } from "node:util";
+import { startServer } from "./server.js";
+
+const HELP = `notesync-server: NoteSync's sync server and web app
+
+Options (each also read from the environment variable shown):
+  --host <addr>        interface to listen on        NOTESYNC_HOST      (127.0.0.1)
+  --port <n>           port                          NOTESYNC_PORT      (8787)
+  --data-dir <dir>     accounts and user databases   NOTESYNC_DATA_DIR  (./data)
+  --log-level <level>  trace|debug|info|warn|error   NOTESYNC_LOG_LEVEL (info)
+  --web-root <dir>     built web app to serve        NOTESYNC_WEB_ROOT  (packages/web/dist)
+  NOTESYNC_SECRET      token signing secret (generated into the data directory when unset)
+  NOTESYNC_CRSQLITE_PATH  a cr-sqlite library to load instead of the one npm install built
+`;
+
+const { values } = parseArgs({
+  options: {
+    host: { type: "string" },
+    port: { type: "string" },
+    "data-dir": { type: "string" },
+    "log-level": { type: "string" },
+    "web-root": { type: "string" },
+    help: { type: "boolean", short: "h" },
+  },
+});
+if (values.help) {
+  process.stdout.write(HELP);
+  process.exit(0);
+}
+const env = process.env;
+const port = Number(values.port ?? env.NOTESYNC_PORT ?? 8787);
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  process.stderr.write(`invalid port ${values.port ?? env.NOTESYNC_PORT}\n${HELP}`);
+  process.exit(2);
+}
+
+const server = await startServer({
+  host: values.host ?? env.NOTESYNC_HOST ?? "127.0.0.1",
+  port,
+  dataDir: values["data-dir"] ?? env.NOTESYNC_DATA_DIR ?? "./data",
+  logLevel: values["log-level"] ?? env.NOTESYNC_LOG_LEVEL ?? "info",
+  webRoot: values["web-root"] ?? env.NOTESYNC_WEB_ROOT,
+  secret: env.NOTESYNC_SECRET,
+});
+process.stdout.write(`\n  NoteSync is running at ${server.url}\n\n`);
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    server.log.info({ signal }, "shutting down");
+    server.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        server.log.error({ err }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  });
+}

@@ -1,0 +1,88 @@
+import fs from "node:fs";
+import path from "node:path";
+import type { Logger } from "pino";
+import { UserDatabase } from "./user-db.js";
+import { UserHub } from "./user-hub.js";
+
+const USER_ID = /^[a-f0-9]{32}$/;
+
+export interface DbCacheOptions {
+  readonly dir: string;
+  /** Most databases kept open; idle ones beyond it are closed first. */
+  readonly maxOpen: number;
+  /** Databases with no connection for this long are closed. */
+  readonly idleMs: number;
+  readonly log: Logger;
+}
+
+/**
+ * Opens each user's database on demand (`<dir>/<userId>.db`, named from the server-made id only)
+ * and keeps a bounded set open. A single directory watcher notices writes by other processes.
+ */
+export class DbCache {
+  private readonly hubs = new Map<string, UserHub>();
+  private readonly sweeper: NodeJS.Timeout;
+  private readonly watcher: fs.FSWatcher;
+
+  constructor(private readonly options: DbCacheOptions) {
+    fs.mkdirSync(options.dir, { recursive: true });
+    this.sweeper = setInterval(() => this.closeIdle(), Math.min(options.idleMs, 30_000));
+    this.sweeper.unref();
+    this.watcher = fs.watch(options.dir, (_event, file) => {
+      const userId = file?.toString().replace(/\.db(-wal)?$/, "");
+      if (userId) this.hubs.get(userId)?.checkExternalWrite();
+    });
+  }
+
+  get openCount(): number {
+    return this.hubs.size;
+  }
+
+  pathFor(userId: string): string {
+    if (!USER_ID.test(userId)) throw new Error(`invalid user id ${JSON.stringify(userId)}`);
+    return path.join(this.options.dir, `${userId}.db`);
+  }
+
+  /** The user's hub, opening the database when needed. Throws StorageError for a broken file. */
+  open(userId: string): UserHub {
+    let hub = this.hubs.get(userId);
+    if (!hub) {
+      const started = performance.now();
+      hub = new UserHub(userId, new UserDatabase(this.pathFor(userId)));
+      this.hubs.set(userId, hub);
+      this.options.log.debug({ userId, ms: Math.round(performance.now() - started) }, "opened user database");
+      this.evictOverLimit();
+    }
+    hub.lastUsed = Date.now();
+    return hub;
+  }
+
+  private evictOverLimit(): void {
+    if (this.hubs.size <= this.options.maxOpen) return;
+    const idle = [...this.hubs.values()].filter((h) => h.members.size === 0).sort((a, b) => a.lastUsed - b.lastUsed);
+    for (const hub of idle.slice(0, this.hubs.size - this.options.maxOpen)) this.closeHub(hub);
+  }
+
+  private closeIdle(): void {
+    const cutoff = Date.now() - this.options.idleMs;
+    for (const hub of this.hubs.values()) {
+      if (hub.members.size === 0 && hub.lastUsed < cutoff) this.closeHub(hub);
+    }
+  }
+
+  private closeHub(hub: UserHub): void {
+    this.hubs.delete(hub.userId);
+    try {
+      hub.db.close();
+      this.options.log.debug({ userId: hub.userId }, "closed idle user database");
+    } catch (err) {
+      this.options.log.error({ err, userId: hub.userId }, "closing user database failed");
+    }
+  }
+
+  close(): void {
+    clearInterval(this.sweeper);
+    this.watcher.close();
+    for (const hub of [...this.hubs.values()]) this.closeHub(hub);
+  }
+}

@@ -1,0 +1,25 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+/** The server's Prometheus metrics, in a registry of its own (several servers may share a process in tests). */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "notesync_" });
+  const m = {
+    registry,
+    connections: new Gauge({ name: "notesync_connections", help: "Open sync WebSocket connections", registers: [registry] }),
+    openDatabases: new Gauge({ name: "notesync_open_databases", help: "User databases open", registers: [registry] }),
+    framesIn: new Counter({ name: "notesync_frames_in_total", help: "Frames received", labelNames: ["type"], registers: [registry] }),
+    framesOut: new Counter({ name: "notesync_frames_out_total", help: "Frames sent", labelNames: ["type"], registers: [registry] }),
+    changesIn: new Counter({ name: "notesync_changes_in_total", help: "Changes received from clients", registers: [registry] }),
+    changesOut: new Counter({ name: "notesync_changes_out_total", help: "Changes sent to clients", registers: [registry] }),
+    rejected: new Counter({ name: "notesync_rejected_frames_total", help: "Frames refused with an error", labelNames: ["code"], registers: [registry] }),
+    applySeconds: new Histogram({
+      name: "notesync_apply_seconds",
+      help: "Time to apply one batch of client changes",
+      buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      registers: [registry],
+    }),
+  };
+  return m;
+}
+export type Metrics = ReturnType<typeof createMetrics>;

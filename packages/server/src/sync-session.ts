@@ -1,0 +1,270 @@
+import {
+  ErrorCode,
+  ProtocolError,
+  SCHEMA_VERSION,
+  TransactionAssembler,
+  chunkChanges,
+  decodeFrame,
+  encodeFrame,
+  type Change,
+  type ChangesFrame,
+  type ClientFrame,
+  type Frame,
+  type HelloFrame,
+  type Limits,
+  type ServerFrame,
+} from "@notesync/protocol";
+import type { Logger } from "pino";
+import type { WebSocket } from "ws";
+import type { DbCache } from "./db-cache.js";
+import type { Metrics } from "./metrics.js";
+import type { TokenService } from "./tokens.js";
+import type { HubMember, UserHub } from "./user-hub.js";
+import { StorageError } from "./user-db.js";
+
+export interface SessionDeps {
+  readonly dbs: DbCache;
+  readonly tokens: TokenService;
+  readonly limits: Limits;
+  readonly metrics: Metrics;
+  readonly log: Logger;
+  /** Frames the server aims for when it sends changes. */
+  readonly targetFrameBytes: number;
+  /** Rows read from the database per catch-up page. */
+  readonly pageRows: number;
+  /** Stop reading the database for this connection while more than this many bytes are unsent. */
+  readonly highWaterBytes: number;
+}
+
+type State = "awaiting-hello" | "authenticating" | "open" | "closed";
+
+/**
+ * One client connection: hello and welcome, then changes both ways. Outbound, the session keeps
+ * `serverVersion`, the server's `db_version` up to which it has sent this client everything; it
+ * pages from there while it catches up or while the socket is slow, and takes live changes
+ * straight from the hub once it is at the head.
+ */
+export class SyncSession implements HubMember {
+  private state: State = "awaiting-hello";
+  private hub: UserHub | null = null;
+  private hello: HelloFrame | null = null;
+  private serverVersion = 0;
+  private live = false;
+  private pumping = false;
+  private caughtUpOnce = false;
+  private unsentBytes = 0;
+  private drained: (() => void) | null = null;
+  private readonly inbound: TransactionAssembler;
+  private queue: Promise<void> = Promise.resolve();
+  private log: Logger;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly deps: SessionDeps,
+    remote: string,
+  ) {
+    this.inbound = new TransactionAssembler(deps.limits);
+    this.log = deps.log.child({ remote });
+    ws.on("message", (data, isBinary) => {
+      const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+      // Frames are handled strictly in order; hello verification is asynchronous.
+      this.queue = this.queue.then(() => this.receive(bytes, isBinary));
+    });
+    ws.on("close", () => this.closed());
+  }
+
+  get siteId(): Uint8Array {
+    return this.hello?.siteId ?? new Uint8Array(16);
+  }
+
+  private async receive(bytes: Buffer, isBinary: boolean): Promise<void> {
+    if (this.state === "closed") return;
+    if (!isBinary) return this.refuse(new ProtocolError(ErrorCode.MalformedFrame, "frames are binary msgpack"), true);
+    const decoded = decodeFrame(bytes, this.deps.limits);
+    if (!decoded.ok) return this.refuse(decoded.error, true);
+    const frame = decoded.frame as ClientFrame;
+    this.deps.metrics.framesIn.inc({ type: frame.type });
+    try {
+      if (this.state === "awaiting-hello") {
+        if (frame.type !== "hello") throw new ProtocolError(ErrorCode.UnexpectedFrame, `expected hello, got ${frame.type}`);
+        return await this.onHello(frame);
+      }
+      switch (frame.type) {
+        case "changes":
+          return this.onChanges(frame);
+        case "ack":
+          return; // the client's stored cursor is its own business; ours is serverVersion
+        case "error":
+          this.log.warn({ code: frame.code, message: frame.message }, "client reported an error");
+          if (frame.fatal) this.ws.close(1000);
+          return;
+        default:
+          throw new ProtocolError(ErrorCode.UnexpectedFrame, `unexpected ${frame.type} after hello`);
+      }
+    } catch (err) {
+      if (err instanceof ProtocolError) return this.refuse(err, true);
+      if (err instanceof StorageError) {
+        this.log.error({ err, userId: this.hub?.userId }, "user database failed");
+        return this.refuse(new ProtocolError(ErrorCode.StorageFailed, "your database on the server could not be read or written"), true);
+      }
+      this.log.error({ err }, "sync session failed");
+      return this.refuse(new ProtocolError(ErrorCode.Internal, "internal server error"), true);
+    }
+  }
+
+  private async onHello(hello: HelloFrame): Promise<void> {
+    this.state = "authenticating";
+    let userId: string;
+    try {
+      userId = await this.deps.tokens.verify(hello.token);
+    } catch (err) {
+      throw new ProtocolError(ErrorCode.Unauthorized, `invalid session token: ${(err as Error).message}`);
+    }
+    if (hello.schemaVersion !== SCHEMA_VERSION) {
+      const older = hello.schemaVersion < SCHEMA_VERSION ? "reload the app to upgrade it" : "the server must be upgraded";
+      throw new ProtocolError(ErrorCode.SchemaMismatch, `client schema ${hello.schemaVersion}, server schema ${SCHEMA_VERSION}: ${older}`);
+    }
+    if (this.state !== "authenticating") return; // closed while verifying
+    const hub = this.deps.dbs.open(userId);
+    this.hub = hub;
+    this.hello = hello;
+    this.log = this.log.child({ userId, site: Buffer.from(hello.siteId).toString("hex").slice(0, 8) });
+    const head = hub.db.dbVersion();
+    // A cursor beyond our head means this database was replaced (restored from a backup): start over.
+    this.serverVersion = hello.serverVersion <= head ? hello.serverVersion : 0;
+    hub.members.add(this);
+    this.state = "open";
+    this.send({
+      type: "welcome",
+      schemaVersion: SCHEMA_VERSION,
+      siteId: hub.db.siteId,
+      clientVersion: hub.db.clientCursor(hello.siteId),
+      serverVersion: head,
+    });
+    this.log.info({ serverVersion: this.serverVersion, head }, "client connected");
+    this.pump();
+  }
+
+  private onChanges(frame: ChangesFrame): void {
+    const whole = this.inbound.push(frame);
+    if (!whole) return;
+    const hub = this.hub!;
+    if (whole.changes.length > 0) {
+      const end = this.deps.metrics.applySeconds.startTimer();
+      const { before, after } = hub.db.applyFromClient(this.siteId, whole.changes, whole.cursor);
+      end();
+      this.deps.metrics.changesIn.inc(whole.changes.length);
+      this.log.debug({ changes: whole.changes.length, clientVersion: whole.cursor, before, after }, "applied client changes");
+      if (after > before) hub.scheduleFlush();
+    }
+    this.send({ type: "ack", cursor: whole.cursor });
+  }
+
+  offerLive(changes: readonly Change[], fromVersion: number, toVersion: number): boolean {
+    if (!this.live || this.serverVersion !== fromVersion || this.unsentBytes > this.deps.highWaterBytes) return false;
+    const mine = this.siteId;
+    const theirs = changes.filter((c) => !sameBytes(c.siteId, mine));
+    this.serverVersion = toVersion;
+    if (theirs.length > 0) this.sendChanges(theirs, toVersion);
+    return true;
+  }
+
+  pump(): void {
+    if (this.pumping || this.state !== "open") return;
+    this.pumping = true;
+    this.live = false;
+    this.pumpLoop()
+      .catch((err: unknown) => {
+        this.log.error({ err }, "catch-up failed");
+        this.refuse(new ProtocolError(ErrorCode.StorageFailed, "reading your changes on the server failed"), true);
+      })
+      .finally(() => {
+        this.pumping = false;
+      });
+  }
+
+  private async pumpLoop(): Promise<void> {
+    const hub = this.hub!;
+    for (;;) {
+      if (this.state !== "open") return;
+      if (this.unsentBytes > this.deps.highWaterBytes) {
+        await new Promise<void>((resolve) => (this.drained = resolve));
+        continue;
+      }
+      const page = hub.db.readChanges(this.serverVersion, this.siteId, this.deps.pageRows);
+      if (page.lastVersion === null) {
+        const head = hub.version;
+        if (this.serverVersion < head || !this.caughtUpOnce) {
+          this.serverVersion = Math.max(this.serverVersion, head);
+          this.send({ type: "changes", cursor: this.serverVersion, partial: false, changes: [] });
+        }
+        this.caughtUpOnce = true;
+        this.live = true;
+        return;
+      }
+      this.serverVersion = page.lastVersion;
+      this.sendChanges(page.changes, page.lastVersion);
+      // Let other connections and frames run between pages.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  private sendChanges(changes: readonly Change[], cursor: number): void {
+    for (const frame of chunkChanges(changes, { targetFrameBytes: this.deps.targetFrameBytes, finalCursor: cursor })) {
+      this.send(frame);
+    }
+    this.deps.metrics.changesOut.inc(changes.length);
+  }
+
+  private send(frame: ServerFrame): void {
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    const bytes = encodeFrame(frame);
+    this.unsentBytes += bytes.length;
+    this.deps.metrics.framesOut.inc({ type: frame.type });
+    this.ws.send(bytes, () => {
+      this.unsentBytes -= bytes.length;
+      if (this.drained && this.unsentBytes <= this.deps.highWaterBytes / 2) {
+        const resolve = this.drained;
+        this.drained = null;
+        resolve();
+      }
+    });
+  }
+
+  private refuse(error: ProtocolError, fatal: boolean): void {
+    this.deps.metrics.rejected.inc({ code: error.code });
+    this.log.warn({ code: error.code, reason: error.message }, "refused a frame");
+    this.send({ type: "error", code: error.code, message: error.message, fatal } satisfies Frame);
+    if (fatal) {
+      this.state = "closed";
+      this.ws.close(closeCodeFor(error.code), error.code);
+    }
+  }
+
+  /** Server shutdown: tell the client, then close with 1001 (going away). */
+  goAway(): void {
+    if (this.state === "closed") return;
+    this.send({ type: "error", code: ErrorCode.GoingAway, message: "server is shutting down", fatal: true });
+    this.state = "closed";
+    this.ws.close(1001, "going away");
+  }
+
+  private closed(): void {
+    this.state = "closed";
+    this.hub?.members.delete(this);
+    if (this.hub) this.hub.lastUsed = Date.now();
+    this.drained?.();
+  }
+}
+
+function closeCodeFor(code: string): number {
+  if (code === ErrorCode.FrameTooLarge) return 1009;
+  if (code === ErrorCode.Internal || code === ErrorCode.StorageFailed) return 1011;
+  return 1008; // policy violation: malformed, unauthorized, mismatch
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

@@ -1,0 +1,183 @@
+import Database from "better-sqlite3";
+import { loadCrsqlite } from "@notesync/crsqlite-native";
+import {
+  INSERT_CHANGE,
+  SCHEMA_VERSION,
+  SELECT_CHANGES,
+  changeParams,
+  rowToChange,
+  schemaStatements,
+  type Change,
+  type RawChangeRow,
+} from "@notesync/protocol";
+
+/** The user's database file could not be opened, read or written. */
+export class StorageError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "StorageError";
+  }
+}
+
+/** A page of changes ending on a transaction boundary. */
+export interface ChangePage {
+  readonly changes: Change[];
+  /** The `db_version` (server clock) the page completes; null when there was nothing to read. */
+  readonly lastVersion: number | null;
+  /** Whether more changes may follow (the page was cut at `maxRows`). */
+  readonly more: boolean;
+}
+
+const asBuffer = (b: Uint8Array) => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+
+/**
+ * One user's SQLite database with cr-sqlite loaded: the notes schema, plus a local (not
+ * replicated) table of how far the server has applied each client site's changes.
+ */
+export class UserDatabase {
+  readonly siteId: Buffer;
+  private readonly db: Database.Database;
+  private readonly stmts: ReturnType<UserDatabase["prepare"]>;
+  private closed = false;
+
+  constructor(readonly file: string) {
+    try {
+      this.db = new Database(file);
+      this.db.pragma("journal_mode = WAL");
+      this.db.pragma("synchronous = NORMAL");
+      this.db.pragma("busy_timeout = 5000");
+      loadCrsqlite(this.db);
+      this.migrate();
+      this.stmts = this.prepare();
+      this.siteId = this.db.prepare("SELECT crsql_site_id()").pluck().get() as Buffer;
+    } catch (err) {
+      this.closeQuietly();
+      throw new StorageError(`cannot open ${file}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  private migrate(): void {
+    const version = this.db.pragma("user_version", { simple: true }) as number;
+    if (version > SCHEMA_VERSION) {
+      throw new Error(`database schema ${version} is newer than this server's ${SCHEMA_VERSION}`);
+    }
+    if (version === SCHEMA_VERSION) return;
+    this.db.transaction(() => {
+      for (const sql of schemaStatements()) this.db.exec(sql);
+      this.db.exec(`CREATE TABLE IF NOT EXISTS notesync_client_cursors (
+        site_id BLOB PRIMARY KEY NOT NULL,
+        client_version INTEGER NOT NULL
+      )`);
+      this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    })();
+  }
+
+  private prepare() {
+    return {
+      dbVersion: this.db.prepare("SELECT crsql_db_version()").pluck().safeIntegers(true),
+      dataVersion: this.db.prepare("PRAGMA data_version").pluck(),
+      page: this.db
+        .prepare(`${SELECT_CHANGES} WHERE db_version > ? AND site_id IS NOT ? ORDER BY db_version, seq LIMIT ?`)
+        .raw(true)
+        .safeIntegers(true),
+      wholeVersion: this.db
+        .prepare(`${SELECT_CHANGES} WHERE db_version = ? AND site_id IS NOT ? ORDER BY seq`)
+        .raw(true)
+        .safeIntegers(true),
+      insert: this.db.prepare(INSERT_CHANGE),
+      clientCursor: this.db
+        .prepare("SELECT client_version FROM notesync_client_cursors WHERE site_id = ?")
+        .pluck()
+        .safeIntegers(true),
+      setClientCursor: this.db.prepare(
+        `INSERT INTO notesync_client_cursors (site_id, client_version) VALUES (?, ?)
+         ON CONFLICT (site_id) DO UPDATE SET client_version = max(client_version, excluded.client_version)`,
+      ),
+    };
+  }
+
+  /** The database's current `db_version` (server clock). */
+  dbVersion(): number {
+    return Number(this.stmts.dbVersion.get());
+  }
+
+  /** SQLite's counter of commits by other connections: it moves when another process writes. */
+  dataVersion(): number {
+    return this.stmts.dataVersion.get() as number;
+  }
+
+  /** Last client `db_version` applied from `siteId` (client clock), 0 when never seen. */
+  clientCursor(siteId: Uint8Array): number {
+    const v = this.stmts.clientCursor.get(asBuffer(siteId)) as bigint | undefined;
+    return v === undefined ? 0 : Number(v);
+  }
+
+  /**
+   * Changes after `afterVersion` not made by `excludeSite`, at most about `maxRows`, cut at a
+   * transaction boundary (a single transaction larger than `maxRows` is returned whole).
+   */
+  readChanges(afterVersion: number, excludeSite: Uint8Array, maxRows: number): ChangePage {
+    const site = asBuffer(excludeSite);
+    const rows = this.stmts.page.all(afterVersion, site, maxRows) as RawChangeRow[];
+    if (rows.length === 0) return { changes: [], lastVersion: null, more: false };
+    const lastVersion = rows[rows.length - 1]![6];
+    if (rows.length < maxRows) return { changes: rows.map(rowToChange), lastVersion: Number(lastVersion), more: false };
+    let end = rows.length;
+    while (end > 0 && rows[end - 1]![6] === lastVersion) end--;
+    if (end === 0) {
+      const whole = this.stmts.wholeVersion.all(lastVersion, site) as RawChangeRow[];
+      return { changes: whole.map(rowToChange), lastVersion: Number(lastVersion), more: true };
+    }
+    return { changes: rows.slice(0, end).map(rowToChange), lastVersion: Number(rows[end - 1]![6]), more: true };
+  }
+
+  /**
+   * Applies one client's changes and records `clientVersion` for its site, in one transaction:
+   * either both land or neither does. Returns the database version before and after.
+   */
+  applyFromClient(siteId: Uint8Array, changes: readonly Change[], clientVersion: number): { before: number; after: number } {
+    const { insert, setClientCursor } = this.stmts;
+    const before = this.dbVersion();
+    try {
+      this.db.transaction(() => {
+        for (const c of changes) {
+          const params = changeParams(c);
+          params[1] = asBuffer(c.pk);
+          params[9] = asBuffer(c.siteId);
+          const v = c.val;
+          if (v instanceof Uint8Array) params[4] = params[5] = params[6] = asBuffer(v);
+          insert.run(params);
+        }
+        setClientCursor.run(asBuffer(siteId), BigInt(clientVersion));
+      })();
+    } catch (err) {
+      throw new StorageError(`applying ${changes.length} changes failed: ${(err as Error).message}`, { cause: err });
+    }
+    // cr-sqlite assigns the new db_version at commit, so read it afterwards.
+    return { before, after: this.dbVersion() };
+  }
+
+  /** Runs SQL directly (admin tools, tests). */
+  exec(sql: string): void {
+    this.db.exec(sql);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.db.prepare("SELECT crsql_finalize()").get();
+    } finally {
+      this.db.close();
+    }
+  }
+
+  private closeQuietly(): void {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- may fail before assignment
+      this.db?.close();
+    } catch {
+      // already failing; the original error is what matters
+    }
+  }
+}

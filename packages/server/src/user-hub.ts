@@ -1,0 +1,76 @@
+import type { Change } from "@notesync/protocol";
+import type { UserDatabase } from "./user-db.js";
+
+/** What the hub needs of a connection to push changes to it. */
+export interface HubMember {
+  /** The client's site id: its own changes are never sent back to it. */
+  readonly siteId: Uint8Array;
+  /**
+   * Offered the changes of commits in (fromVersion, toVersion]. Returns false when the member
+   * is not at `fromVersion` or cannot take them now; it then catches up from its own cursor.
+   */
+  offerLive(changes: readonly Change[], fromVersion: number, toVersion: number): boolean;
+  /** Catch up from the member's own cursor by reading the database. */
+  pump(): void;
+}
+
+const NO_SITE = new Uint8Array(16);
+
+/**
+ * One user's open database and the connections syncing it. Every commit, from a client or from
+ * another process, schedules one flush; the flush reads the new changes once and offers them to
+ * every member, so many commits in one tick cost one read.
+ */
+export class UserHub {
+  readonly members = new Set<HubMember>();
+  private head: number;
+  private flushScheduled = false;
+  private lastDataVersion: number;
+  lastUsed = Date.now();
+
+  constructor(
+    readonly userId: string,
+    readonly db: UserDatabase,
+    private readonly liveMaxRows = 5_000,
+  ) {
+    this.head = db.dbVersion();
+    this.lastDataVersion = db.dataVersion();
+  }
+
+  /** The database version every member has been offered up to. */
+  get version(): number {
+    return this.head;
+  }
+
+  /** Call after any commit; cheap and coalesced. */
+  scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
+  }
+
+  /** Call when the file may have been written by another process. */
+  checkExternalWrite(): void {
+    const dataVersion = this.db.dataVersion();
+    if (dataVersion === this.lastDataVersion) return;
+    this.lastDataVersion = dataVersion;
+    this.scheduleFlush();
+  }
+
+  private flush(): void {
+    const from = this.head;
+    const to = this.db.dbVersion();
+    if (to <= from || this.members.size === 0) {
+      this.head = Math.max(from, to);
+      return;
+    }
+    const page = this.db.readChanges(from, NO_SITE, this.liveMaxRows);
+    this.head = to;
+    for (const member of this.members) {
+      if (page.more || !member.offerLive(page.changes, from, to)) member.pump();
+    }
+  }
+}
