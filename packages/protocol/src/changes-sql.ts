@@ -6,7 +6,7 @@ import { fromSqlite, type SqlValue } from "./values.js";
  * `typeof()` and applied through a CAST chosen by their wire type, so an INTEGER is never
  * bound as REAL (or the reverse) whatever the driver does with JS numbers.
  */
-export const SELECT_CHANGES = `SELECT "table", pk, cid, val, typeof(val), col_version, db_version, site_id, cl, seq FROM crsql_changes`;
+export const SELECT_CHANGES = `SELECT "table" AS tbl, pk, cid, val, typeof(val) AS val_type, col_version, db_version, site_id, cl, seq FROM crsql_changes`;
 
 export const INSERT_CHANGE = `INSERT INTO crsql_changes ("table", pk, cid, val, col_version, db_version, site_id, cl, seq)
   VALUES (?, ?, ?, CASE ? WHEN 1 THEN CAST(? AS INTEGER) WHEN 2 THEN CAST(? AS REAL) ELSE ? END,
@@ -37,4 +37,32 @@ function typeTag(v: SqlValue): number {
 export function changeParams(c: Change): unknown[] {
   const v = c.val;
   return [c.table, c.pk, c.cid, typeTag(v), v, v, v, c.colVersion, c.dbVersion, c.siteId, c.cl, c.seq];
+}
+
+/** A row of SELECT_CHANGES as an object (drivers that return objects). */
+export interface ChangeRowObject {
+  tbl: string;
+  pk: Uint8Array;
+  cid: string;
+  val: unknown;
+  val_type: string;
+  col_version: number | bigint;
+  db_version: number | bigint;
+  site_id: Uint8Array;
+  cl: number | bigint;
+  seq: number | bigint;
+}
+
+export function objectToChange(r: ChangeRowObject): Change {
+  return {
+    table: r.tbl,
+    pk: r.pk,
+    cid: r.cid,
+    val: fromSqlite(r.val, r.val_type),
+    colVersion: Number(r.col_version),
+    dbVersion: Number(r.db_version),
+    siteId: r.site_id,
+    cl: Number(r.cl),
+    seq: Number(r.seq),
+  };
 }

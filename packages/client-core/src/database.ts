@@ -1,0 +1,134 @@
+import { SCHEMA_VERSION, schemaStatements } from "@notesync/protocol";
+
+/** Runs SQL. Integers come back as numbers, or as bigint beyond 2^53; BLOBs as Uint8Array. */
+export interface SqlExecutor {
+  exec(sql: string, params?: readonly unknown[]): Promise<void>;
+  /** Rows as objects keyed by column name. */
+  query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+  /** Runs one statement once per parameter list (prepared once). */
+  execMany(sql: string, paramLists: readonly (readonly unknown[])[]): Promise<void>;
+}
+
+/** What a database adapter implements: one connection to one cr-sqlite database. */
+export interface DatabaseDriver extends SqlExecutor {
+  /** This database's cr-sqlite site id (16 bytes), stable across reopen. */
+  readonly siteId: Uint8Array;
+  close(): Promise<void>;
+}
+
+/** Where a write came from: this database's own users, or the sync engine applying the server's changes. */
+export type ChangeOrigin = "local" | "remote";
+
+export interface ChangeEvent {
+  /** The replicated tables that the transaction wrote. */
+  readonly tables: readonly string[];
+  readonly origin: ChangeOrigin;
+}
+
+/** A database as client-core and apps use it: SQL, transactions, and an event after each write. */
+export interface Database extends SqlExecutor {
+  readonly siteId: Uint8Array;
+  /** Runs `fn` in one transaction; a thrown error rolls everything back and rethrows. */
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options?: { origin?: ChangeOrigin }): Promise<T>;
+  /** Called once per committed write that changed replicated tables. Returns an unsubscribe function. */
+  onChange(listener: (event: ChangeEvent) => void): () => void;
+  close(): Promise<void>;
+}
+
+/**
+ * Wraps a driver: serializes every call (one connection, so a transaction must not interleave
+ * with other statements), and after each write compares cr-sqlite's db_version to name the
+ * tables that changed. The check costs one `crsql_db_version()` call per write.
+ */
+export function createDatabase(driver: DatabaseDriver): Database {
+  const listeners = new Set<(event: ChangeEvent) => void>();
+  let lock: Promise<unknown> = Promise.resolve();
+  let lastVersion: number | null = null;
+
+  const serialized = <T>(work: () => Promise<T>): Promise<T> => {
+    const run = lock.then(work, work);
+    lock = run.catch(() => undefined);
+    return run;
+  };
+  const dbVersion = async () => Number((await driver.query<{ v: number }>("SELECT crsql_db_version() AS v"))[0]!.v);
+
+  async function announce(origin: ChangeOrigin): Promise<void> {
+    const before = lastVersion ?? 0;
+    const now = await dbVersion();
+    if (now === before) return;
+    lastVersion = now;
+    const rows = await driver.query<{ t: string }>(`SELECT DISTINCT "table" AS t FROM crsql_changes WHERE db_version > ?`, [before]);
+    const event: ChangeEvent = { tables: rows.map((r) => r.t), origin };
+    if (event.tables.length === 0) return;
+    for (const l of listeners) {
+      try {
+        l(event);
+      } catch (err) {
+        console.error("notesync: a change listener threw", err);
+      }
+    }
+  }
+
+  const ready = serialized(async () => {
+    lastVersion = await dbVersion();
+  });
+
+  const db: Database = {
+    siteId: driver.siteId,
+    exec: (sql, params) =>
+      serialized(async () => {
+        await ready;
+        await driver.exec(sql, params);
+        await announce("local");
+      }),
+    query: (sql, params) => serialized(() => driver.query(sql, params)),
+    execMany: (sql, lists) =>
+      serialized(async () => {
+        await driver.execMany(sql, lists);
+        await announce("local");
+      }),
+    transaction: (fn, options) =>
+      serialized(async () => {
+        await driver.exec("BEGIN IMMEDIATE");
+        let result;
+        try {
+          result = await fn(driver);
+          await driver.exec("COMMIT");
+        } catch (err) {
+          await driver.exec("ROLLBACK").catch(() => undefined);
+          throw err;
+        }
+        await announce(options?.origin ?? "local");
+        return result;
+      }),
+    onChange(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    close: () => serialized(() => driver.close()),
+  };
+  return db;
+}
+
+/** Local, never replicated: what the sync engine must remember between runs. */
+export const SYNC_STATE_TABLE = "notesync_sync_state";
+
+/** Creates or upgrades the schema of a client database. Idempotent. */
+export async function applySchema(driver: SqlExecutor): Promise<void> {
+  const [row] = await driver.query<{ user_version: number }>("PRAGMA user_version");
+  const version = Number(row?.user_version ?? 0);
+  if (version > SCHEMA_VERSION) {
+    throw new Error(`this database has schema ${version}, newer than this app's ${SCHEMA_VERSION}: update the app`);
+  }
+  if (version === SCHEMA_VERSION) return;
+  await driver.exec("BEGIN");
+  try {
+    for (const sql of schemaStatements()) await driver.exec(sql);
+    await driver.exec(`CREATE TABLE IF NOT EXISTS ${SYNC_STATE_TABLE} (key TEXT PRIMARY KEY NOT NULL, value)`);
+    await driver.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+    await driver.exec("COMMIT");
+  } catch (err) {
+    await driver.exec("ROLLBACK").catch(() => undefined);
+    throw err;
+  }
+}

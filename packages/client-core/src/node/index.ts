@@ -1,0 +1,103 @@
+import { crsqliteExtensionPath, loadCrsqlite } from "@notesync/crsqlite-native";
+import BetterSqlite3 from "better-sqlite3";
+import WebSocket from "ws";
+import { applySchema, createDatabase, type Database, type DatabaseDriver } from "../database.js";
+import { createSyncClient as createClient, type SyncClient, type SyncClientOptions } from "../sync-client.js";
+
+export * from "../index.js";
+
+type Statement = BetterSqlite3.Statement<unknown[], unknown>;
+
+/** better-sqlite3 binds JS numbers as REAL and refuses booleans and plain Uint8Arrays. */
+function bind(params: readonly unknown[] | undefined): unknown[] {
+  if (!params) return [];
+  return params.map((p) => {
+    if (typeof p === "boolean") return p ? 1 : 0;
+    if (p instanceof Uint8Array && !Buffer.isBuffer(p)) return Buffer.from(p.buffer, p.byteOffset, p.byteLength);
+    return p;
+  });
+}
+
+/** Integers as numbers where exact, bigint beyond 2^53, like the browser adapter. */
+function normalize(row: Record<string, unknown>): Record<string, unknown> {
+  for (const key in row) {
+    const v = row[key];
+    if (typeof v === "bigint" && v >= -9007199254740991n && v <= 9007199254740991n) row[key] = Number(v);
+  }
+  return row;
+}
+
+class NodeDriver implements DatabaseDriver {
+  readonly siteId: Uint8Array;
+  private readonly cache = new Map<string, Statement>();
+
+  constructor(private readonly db: BetterSqlite3.Database) {
+    this.siteId = new Uint8Array(db.prepare("SELECT crsql_site_id()").pluck().get() as Buffer);
+  }
+
+  private prepare(sql: string): Statement {
+    let stmt = this.cache.get(sql);
+    if (!stmt) {
+      stmt = this.db.prepare(sql);
+      if (stmt.reader) stmt.safeIntegers(true);
+      if (this.cache.size > 200) this.cache.clear();
+      this.cache.set(sql, stmt);
+    }
+    return stmt;
+  }
+
+  async exec(sql: string, params?: readonly unknown[]): Promise<void> {
+    if (!params || params.length === 0) {
+      this.db.exec(sql);
+      return;
+    }
+    const stmt = this.prepare(sql);
+    if (stmt.reader) stmt.all(...bind(params));
+    else stmt.run(...bind(params));
+  }
+
+  async query<T>(sql: string, params?: readonly unknown[]): Promise<T[]> {
+    const stmt = this.prepare(sql);
+    if (!stmt.reader) {
+      stmt.run(...bind(params));
+      return [];
+    }
+    return (stmt.all(...bind(params)) as Record<string, unknown>[]).map(normalize) as T[];
+  }
+
+  async execMany(sql: string, lists: readonly (readonly unknown[])[]): Promise<void> {
+    const stmt = this.prepare(sql);
+    for (const params of lists) stmt.run(...bind(params));
+  }
+
+  async close(): Promise<void> {
+    this.db.prepare("SELECT crsql_finalize()").get();
+    this.db.close();
+  }
+}
+
+export interface NodeDatabaseOptions {
+  /** A cr-sqlite library to load instead of the one found by @notesync/crsqlite-native. */
+  readonly extensionPath?: string;
+}
+
+/** Opens (creating if needed) a client database file with cr-sqlite and the notes schema. */
+export async function openNodeDatabase(file: string, options: NodeDatabaseOptions = {}): Promise<Database> {
+  const db = new BetterSqlite3(file);
+  try {
+    db.pragma("journal_mode = WAL");
+    db.pragma("synchronous = NORMAL");
+    loadCrsqlite(db, options.extensionPath ?? crsqliteExtensionPath());
+    const driver = new NodeDriver(db);
+    await applySchema(driver);
+    return createDatabase(driver);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+/** `createSyncClient` with the `ws` package as the WebSocket (Node 20 has no global one). */
+export function createSyncClient(options: SyncClientOptions): SyncClient {
+  return createClient({ WebSocket: WebSocket as unknown as SyncClientOptions["WebSocket"], ...options });
+}

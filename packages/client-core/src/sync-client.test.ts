@@ -1,0 +1,234 @@
+import { startServer, type RunningServer } from "@notesync/server";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { pino } from "pino";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { ChangeEvent, Database } from "./database.js";
+import { createNotesApi, type NotesApi } from "./notes.js";
+import { createSyncClient, openNodeDatabase } from "./node/index.js";
+import type { SyncClient, SyncStatus } from "./sync-client.js";
+
+// Real server on loopback, real SQLite files, real WebSockets, Node clients through the Node adapter.
+interface Device {
+  name: string;
+  file: string;
+  db: Database;
+  client: SyncClient;
+  notes: NotesApi;
+  events: ChangeEvent[];
+}
+
+let dir: string;
+let server: RunningServer;
+const devices: Device[] = [];
+
+async function start(port = 0): Promise<RunningServer> {
+  return startServer({ port, dataDir: path.join(dir, "server"), webRoot: null, secret: "client-core-test-secret", logger: pino({ level: "silent" }) });
+}
+
+async function signup(username = "alice"): Promise<string> {
+  const res = await fetch(`${server.url}/api/signup`, { method: "POST", body: JSON.stringify({ username, password: "correct horse" }) });
+  return ((await res.json()) as { token: string }).token;
+}
+
+async function device(name: string, token: string, begin = true): Promise<Device> {
+  const file = path.join(dir, `${name}.db`);
+  const db = await openNodeDatabase(file);
+  const client = createSyncClient({ db, url: server.syncUrl, getToken: () => token, reconnect: { initialMs: 20, maxMs: 200 } });
+  const d: Device = { name, file, db, client, notes: createNotesApi(db), events: [] };
+  client.on("change", (e) => d.events.push(e));
+  devices.push(d);
+  if (begin) client.start();
+  return d;
+}
+
+async function shutdown(d: Device): Promise<void> {
+  devices.splice(devices.indexOf(d), 1);
+  await d.client.stop();
+  await d.db.close();
+}
+
+const table = (d: Device) =>
+  d.db.query("SELECT id, title, body, pinned, typeof(pinned) AS pt, position, typeof(position) AS qt, deleted_at FROM notes ORDER BY id");
+
+function waitFor(client: SyncClient, predicate: (s: SyncStatus) => boolean): Promise<SyncStatus> {
+  return new Promise((resolve) => {
+    if (predicate(client.status)) return resolve(client.status);
+    const off = client.on("status", (s) => {
+      if (predicate(s)) {
+        off();
+        resolve(s);
+      }
+    });
+  });
+}
+
+/** Resolves once `check` holds, re-checking after each change any device sees. */
+async function until(check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    const left = deadline - Date.now();
+    if (left <= 0) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, left);
+      const offs = devices.map((d) => d.client.on("change", done));
+      function done() {
+        clearTimeout(timer);
+        offs.forEach((off) => off());
+        resolve();
+      }
+    });
+  }
+}
+const hasTitles = (d: Device, titles: string[]) => async () =>
+  JSON.stringify((await d.db.query<{ title: string }>("SELECT title FROM notes ORDER BY title")).map((r) => r.title)) === JSON.stringify([...titles].sort());
+
+async function changesOut(): Promise<number> {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  return Number(/^notesync_changes_out_total (\d+)/m.exec(text)?.[1] ?? 0);
+}
+
+beforeEach(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "notesync-client-"));
+  server = await start();
+});
+afterEach(async () => {
+  for (const d of [...devices]) await shutdown(d);
+  await server.close();
+});
+
+describe("sync client against the real server", () => {
+  it("converges three devices that edit while some are disconnected", async () => {
+    const token = await signup();
+    const [a, b, c] = [await device("a", token), await device("b", token), await device("c", token)];
+    await Promise.all([a, b, c].map((d) => d.client.whenSynced()));
+
+    const shared = await a.notes.create({ title: "shared", body: "v0" });
+    await Promise.all([b, c].map((d) => until(hasTitles(d, ["shared"]))));
+    await c.client.stop(); // c goes offline
+    await b.client.stop(); // so does b
+    await a.notes.update(shared.id, { body: "edited on a" });
+    await b.notes.create({ title: "from b, offline" });
+    await b.notes.update(shared.id, { title: "renamed on b" });
+    await c.notes.create({ title: "from c, offline" });
+    await c.notes.trash(shared.id);
+    expect(c.client.status.pending).toBeGreaterThan(0);
+
+    b.client.start();
+    c.client.start();
+    const all = ["from b, offline", "from c, offline", "renamed on b"];
+    await Promise.all([a, b, c].map((d) => until(hasTitles(d, all))));
+    await Promise.all([a, b, c].map((d) => d.client.whenSynced()));
+
+    const [ta, tb, tc] = await Promise.all([table(a), table(b), table(c)]);
+    expect(tb).toEqual(ta);
+    expect(tc).toEqual(ta);
+    expect(ta.map((n) => n.title).sort()).toEqual(["from b, offline", "from c, offline", "renamed on b"]);
+    const s = ta.find((n) => n.title === "renamed on b")!;
+    expect(s.body).toBe("edited on a");
+    expect(s.deleted_at).not.toBeNull();
+  });
+
+  it("resumes a restarted client from its stored cursors: nothing missed, nothing downloaded twice", async () => {
+    const token = await signup();
+    const a = await device("a", token);
+    let b = await device("b", token);
+    for (let i = 0; i < 30; i++) await a.notes.create({ title: `note ${i}` });
+    await a.client.whenSynced();
+    await until(async () => (await b.notes.list()).length === 30);
+
+    await shutdown(b); // the process is gone; the file stays
+    await a.notes.create({ title: "while b was away" });
+    await a.client.whenSynced();
+    const before = await changesOut();
+
+    b = await device("b", token);
+    await until(async () => (await b.notes.list()).length === 31);
+    expect((await b.notes.list()).map((n) => n.title)).toContain("while b was away");
+    // Only the one new note's changes travelled (a note is one change per column), not the 30 before.
+    expect((await changesOut()) - before).toBeLessThanOrEqual(8);
+  });
+
+  it("reconnects by itself after the server restarts, and converges", async () => {
+    const token = await signup();
+    const a = await device("a", token);
+    const b = await device("b", token);
+    await Promise.all([a.client.whenSynced(), b.client.whenSynced()]);
+    const port = server.port;
+    await server.close();
+    await waitFor(a.client, (s) => s.state === "offline");
+    await a.notes.create({ title: "written while the server was down" });
+    server = await start(port);
+    await until(hasTitles(b, ["written while the server was down"]));
+    await a.client.whenSynced();
+  });
+
+  it("fires change once per local transaction and once per remote batch, and never echoes", async () => {
+    const token = await signup();
+    const a = await device("a", token);
+    const b = await device("b", token);
+    await Promise.all([a.client.whenSynced(), b.client.whenSynced()]);
+    a.events.length = 0;
+    b.events.length = 0;
+
+    await a.db.transaction(async (tx) => {
+      await tx.exec("INSERT INTO notes (id, title) VALUES ('x', 'one')");
+      await tx.exec("INSERT INTO notes (id, title) VALUES ('y', 'two')");
+    });
+    await a.client.whenSynced();
+    await until(hasTitles(b, ["one", "two"]));
+    expect(a.events).toEqual([{ tables: ["notes"], origin: "local" }]);
+    expect(b.events).toEqual([{ tables: ["notes"], origin: "remote" }]);
+  });
+
+  it("keeps INTEGER and REAL values and their types identical everywhere after concurrent offline edits", async () => {
+    const token = await signup();
+    const a = await device("a", token);
+    const b = await device("b", token);
+    await a.notes.create({ title: "typed" });
+    await a.client.whenSynced();
+    await until(hasTitles(b, ["typed"]));
+    const [{ id }] = (await b.db.query<{ id: string }>("SELECT id FROM notes")) as [{ id: string }];
+    await Promise.all([a.client.stop(), b.client.stop()]);
+    await a.db.exec("UPDATE notes SET pinned = 42, position = 1.5 WHERE id = ?", [id]);
+    await b.db.exec("UPDATE notes SET pinned = 43, position = 2.0 WHERE id = ?", [id]);
+    a.client.start();
+    b.client.start();
+    const same = async () => JSON.stringify(await table(a)) === JSON.stringify(await table(b));
+    await until(same);
+    const [ta, tb] = await Promise.all([table(a), table(b)]);
+    expect(tb).toEqual(ta);
+    expect(ta[0]).toMatchObject({ pt: "integer", qt: "real" });
+  });
+
+  it("reports catch-up progress on a long sync", async () => {
+    const token = await signup();
+    const a = await device("a", token);
+    for (let i = 0; i < 40; i++) {
+      await a.db.exec(`INSERT INTO notes (id, title, body) WITH RECURSIVE s(v) AS (SELECT 1 UNION ALL SELECT v + 1 FROM s WHERE v < 100)
+        SELECT '${i}-' || v, 'bulk', hex(randomblob(200)) FROM s`);
+    }
+    await a.client.whenSynced();
+    const b = await device("b", token, false);
+    const seen: SyncStatus[] = [];
+    b.client.on("status", (s) => seen.push(s));
+    b.client.start();
+    await b.client.whenSynced();
+    const progress = seen.filter((s) => s.state === "syncing" && s.progress).map((s) => s.progress!);
+    expect(progress.length).toBeGreaterThan(2);
+    expect(progress.some((p) => p.received > 0 && p.received < p.total)).toBe(true);
+    expect((await b.notes.list()).length).toBe(4000);
+  });
+
+  it("shows a bad token as an error without reconnecting in a loop", async () => {
+    await signup();
+    const d = await device("a", "not-a-token");
+    const s = await waitFor(d.client, (st) => st.state === "error");
+    expect(s.error).toMatchObject({ code: "unauthorized" });
+    await new Promise((r) => setTimeout(r, 400));
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    expect(Number(/notesync_frames_in_total\{type="hello"\} (\d+)/.exec(text)?.[1])).toBe(1);
+    expect(d.client.status.state).toBe("error");
+  });
+});
