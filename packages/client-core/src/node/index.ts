@@ -8,10 +8,14 @@ export * from "../index.js";
 
 type Statement = BetterSqlite3.Statement<unknown[], unknown>;
 
-/** better-sqlite3 binds JS numbers as REAL and refuses booleans and plain Uint8Arrays. */
+/**
+ * better-sqlite3 binds every JS number as REAL (`typeof(?)` of 43 is 'real') and refuses booleans
+ * and plain Uint8Arrays. Integral numbers bind as INTEGER here, as in the browser adapter.
+ */
 function bind(params: readonly unknown[] | undefined): unknown[] {
   if (!params) return [];
   return params.map((p) => {
+    if (typeof p === "number" && Number.isSafeInteger(p)) return BigInt(p);
     if (typeof p === "boolean") return p ? 1 : 0;
     if (p instanceof Uint8Array && !Buffer.isBuffer(p)) return Buffer.from(p.buffer, p.byteOffset, p.byteLength);
     return p;
@@ -87,6 +91,7 @@ export async function openNodeDatabase(file: string, options: NodeDatabaseOption
   try {
     db.pragma("journal_mode = WAL");
     db.pragma("synchronous = NORMAL");
+    db.pragma("busy_timeout = 5000");
     loadCrsqlite(db, options.extensionPath ?? crsqliteExtensionPath());
     const driver = new NodeDriver(db);
     await applySchema(driver);

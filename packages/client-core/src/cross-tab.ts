@@ -1,0 +1,135 @@
+import type { ChangeEvent, Database } from "./database.js";
+import { createSyncClient, type SyncClient, type SyncClientOptions, type SyncStatus } from "./sync-client.js";
+
+/** The subset of `navigator.locks` used here, so tests can pass a double. */
+export interface LockManagerLike {
+  request(name: string, options: { signal?: AbortSignal }, callback: () => Promise<void>): Promise<unknown>;
+}
+
+/** The subset of `BroadcastChannel` used here. */
+export interface ChannelLike {
+  postMessage(message: TabMessage): void;
+  addEventListener(type: "message", listener: (event: { data: TabMessage }) => void): void;
+  close(): void;
+}
+
+/** What tabs of one profile tell each other over the channel. */
+export type TabMessage =
+  /** A tab committed a write (a local edit, or the leader applying the server's changes). */
+  | { readonly type: "change"; readonly event: ChangeEvent }
+  /** The leader's sync status, sent on every change of it. */
+  | { readonly type: "status"; readonly status: SyncStatus }
+  /** A new follower asks the leader for its status. */
+  | { readonly type: "status?" }
+  /** A follower asks the leader to reconnect now (the network came back in that tab). */
+  | { readonly type: "reconnect" };
+
+export interface CrossTabOptions extends SyncClientOptions {
+  /** One name per database: tabs with the same name share one connection. */
+  readonly name: string;
+  readonly locks?: LockManagerLike;
+  readonly channel?: ChannelLike;
+}
+
+/** A database whose change events include other tabs' commits; its own commits are announced to them. */
+function shareChanges(db: Database, channel: ChannelLike): Database {
+  const listeners = new Set<(e: ChangeEvent) => void>();
+  db.onChange((event) => {
+    channel.postMessage({ type: "change", event });
+    for (const l of listeners) l(event);
+  });
+  channel.addEventListener("message", ({ data }) => {
+    if (data.type === "change") for (const l of listeners) l(data.event);
+  });
+  return {
+    ...db,
+    onChange(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}
+
+/**
+ * A sync client for one tab among several of one browser profile. Every tab reads and writes the
+ * shared database itself; one tab, the holder of a Web Lock, also runs the sync engine and its
+ * WebSocket. The others mirror its status. When the leading tab closes, its lock is released and
+ * the next tab takes over.
+ */
+export function createCrossTabSyncClient(options: CrossTabOptions): SyncClient & { readonly isLeader: boolean } {
+  const locks = options.locks ?? (navigator.locks as unknown as LockManagerLike);
+  const channel = options.channel ?? (new BroadcastChannel(`notesync:${options.name}`) as unknown as ChannelLike);
+  const db = shareChanges(options.db, channel);
+  const listeners = { status: new Set<(s: SyncStatus) => void>(), change: new Set<(e: ChangeEvent) => void>() };
+  let status: SyncStatus = { state: "connecting", pending: 0, progress: null, error: null };
+  let engine: SyncClient | null = null;
+  let abort: AbortController | null = null;
+  let release: (() => void) | null = null;
+
+  const setStatus = (s: SyncStatus) => {
+    status = s;
+    for (const l of listeners.status) l(s);
+  };
+  db.onChange((e) => listeners.change.forEach((l) => l(e)));
+  channel.addEventListener("message", ({ data }) => {
+    if (data.type === "status" && !engine) setStatus(data.status);
+    if (data.type === "status?" && engine) channel.postMessage({ type: "status", status: engine.status });
+    if (data.type === "reconnect") engine?.reconnectNow();
+  });
+
+  function lead(): Promise<void> {
+    engine = createSyncClient({ ...options, db });
+    engine.on("status", (s) => {
+      setStatus(s);
+      channel.postMessage({ type: "status", status: s });
+    });
+    engine.start();
+    setStatus(engine.status);
+    return new Promise<void>((resolve) => (release = resolve));
+  }
+
+  return {
+    get status() {
+      return status;
+    },
+    get isLeader() {
+      return engine !== null;
+    },
+    start() {
+      if (abort) return;
+      abort = new AbortController();
+      channel.postMessage({ type: "status?" });
+      locks.request(`notesync:${options.name}`, { signal: abort.signal }, lead).catch(() => undefined);
+    },
+    async stop() {
+      abort?.abort();
+      abort = null;
+      const e = engine;
+      engine = null;
+      await e?.stop();
+      release?.();
+      release = null;
+    },
+    reconnectNow() {
+      if (engine) engine.reconnectNow();
+      else channel.postMessage({ type: "reconnect" });
+    },
+    on(event, listener) {
+      const set = listeners[event] as Set<typeof listener>;
+      set.add(listener);
+      return () => set.delete(listener);
+    },
+    whenSynced() {
+      return new Promise((resolve) => {
+        const check = (s: SyncStatus) => {
+          if (s.state === "live" && s.pending === 0) {
+            listeners.status.delete(check);
+            resolve();
+          }
+        };
+        listeners.status.add(check);
+        check(status);
+      });
+    },
+  };
+}
