@@ -1,0 +1,10 @@
+import { createPinia } from "pinia";
+import { createApp } from "vue";
+import App from "./App.vue";
+import "./style.css";
+
+createApp(App).use(createPinia()).mount("#app");
+
+if (import.meta.env.PROD && "serviceWorker" in navigator) {
+  navigator.serviceWorker.register("/sw.js").catch((err: unknown) => console.warn("service worker not registered", err));
+}

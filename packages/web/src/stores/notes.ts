@@ -1,0 +1,135 @@
+import { createCrossTabSyncClient, createNotesApi, openBrowserDatabase, type Database, type Note, type NotesApi, type SyncClient, type SyncStatus } from "@notesync/client-core/browser";
+import wasmUrl from "@vlcn.io/crsqlite-wasm/crsqlite.wasm?url";
+import { defineStore } from "pinia";
+import { computed, ref, shallowRef } from "vue";
+import type { Session } from "./session";
+
+export type View = "notes" | "trash";
+
+/**
+ * The notes the screen shows, and the sync status. Re-queries whenever client-core reports a
+ * change to `notes`, whether from this tab, another tab, or the server. Holds no sync logic.
+ */
+export const useNotesStore = defineStore("notes", () => {
+  const notes = ref<Note[]>([]);
+  const view = ref<View>("notes");
+  const query = ref("");
+  const selectedId = ref<string | null>(null);
+  const status = shallowRef<SyncStatus>({ state: "connecting", pending: 0, progress: null, error: null });
+  const ready = ref(false);
+  const openError = ref("");
+  const recentlyTrashed = ref<Note | null>(null);
+  let db: Database | null = null;
+  let api: NotesApi | null = null;
+  let client: SyncClient | null = null;
+  const cleanups: (() => void)[] = [];
+
+  const selected = computed(() => notes.value.find((n) => n.id === selectedId.value) ?? null);
+
+  async function refresh(): Promise<void> {
+    if (!api) return;
+    if (view.value === "trash") notes.value = await api.listTrash();
+    else notes.value = query.value.trim() ? await api.search(query.value) : await api.list();
+  }
+
+  async function open(session: Session): Promise<void> {
+    try {
+      db = await openBrowserDatabase({ name: `notesync-${session.userId}`, wasmUrl });
+    } catch (err) {
+      openError.value = `could not open the local database: ${(err as Error).message}`;
+      return;
+    }
+    api = createNotesApi(db);
+    const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/sync`;
+    client = createCrossTabSyncClient({ name: `notesync-${session.userId}`, db, url, getToken: () => session.token });
+    cleanups.push(
+      client.on("change", (e) => {
+        if (e.tables.includes("notes")) void refresh();
+      }),
+      client.on("status", (s) => (status.value = s)),
+    );
+    const reconnect = () => client?.reconnectNow();
+    window.addEventListener("online", reconnect);
+    window.addEventListener("offline", reconnect);
+    cleanups.push(() => window.removeEventListener("online", reconnect), () => window.removeEventListener("offline", reconnect));
+    client.start();
+    status.value = client.status;
+    await refresh();
+    ready.value = true;
+  }
+
+  async function close(): Promise<void> {
+    cleanups.splice(0).forEach((c) => c());
+    await client?.stop();
+    await db?.close();
+    client = null;
+    db = null;
+    api = null;
+    notes.value = [];
+    selectedId.value = null;
+    ready.value = false;
+  }
+
+  async function createNote(): Promise<Note | null> {
+    if (!api) return null;
+    view.value = "notes";
+    query.value = "";
+    const note = await api.create();
+    selectedId.value = note.id;
+    await refresh();
+    return note;
+  }
+
+  async function save(id: string, patch: { title?: string; body?: string; pinned?: boolean }): Promise<void> {
+    await api?.update(id, patch);
+  }
+
+  async function trash(id: string): Promise<void> {
+    recentlyTrashed.value = notes.value.find((n) => n.id === id) ?? null;
+    await api?.trash(id);
+    if (selectedId.value === id) selectedId.value = null;
+  }
+
+  async function restore(id: string): Promise<void> {
+    await api?.restore(id);
+    if (recentlyTrashed.value?.id === id) recentlyTrashed.value = null;
+  }
+
+  async function deleteForever(id: string): Promise<void> {
+    await api?.deleteForever(id);
+    if (selectedId.value === id) selectedId.value = null;
+  }
+
+  async function setView(next: View): Promise<void> {
+    view.value = next;
+    selectedId.value = null;
+    recentlyTrashed.value = null;
+    await refresh();
+  }
+
+  async function setQuery(text: string): Promise<void> {
+    query.value = text;
+    await refresh();
+  }
+
+  return {
+    notes,
+    view,
+    query,
+    selectedId,
+    selected,
+    status,
+    ready,
+    openError,
+    recentlyTrashed,
+    open,
+    close,
+    createNote,
+    save,
+    trash,
+    restore,
+    deleteForever,
+    setView,
+    setQuery,
+  };
+});
