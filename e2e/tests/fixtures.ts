@@ -51,6 +51,7 @@ export async function newContext(browser: Browser): Promise<{ context: BrowserCo
 /** Creates a note through the UI: New note, then type a title and a body. */
 export async function writeNote(page: Page, title: string, body = ""): Promise<void> {
   await page.getByRole("button", { name: "New note" }).click();
+  await expect(page.getByLabel("Title")).toHaveValue("");
   await page.getByLabel("Title").fill(title);
   if (body) await page.getByLabel("Body").fill(body);
 }

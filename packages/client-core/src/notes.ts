@@ -12,6 +12,8 @@ export interface Note {
 }
 
 export interface NoteDraft {
+  /** For `create`: an id chosen by the caller (a UI that shows the note before it is stored). */
+  readonly id?: string;
   readonly title?: string;
   readonly body?: string;
   readonly pinned?: boolean;
@@ -63,7 +65,7 @@ export function createNotesApi(db: Database, now: () => number = Date.now): Note
   const rows = async (sql: string, params: unknown[] = []) => (await db.query<NoteRow>(sql, params)).map(toNote);
   const api: NotesApi = {
     async create(draft = {}) {
-      const id = crypto.randomUUID();
+      const id = draft.id ?? crypto.randomUUID();
       const t = now();
       await db.exec(`INSERT INTO notes (id, title, body, pinned, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`, [
         id,

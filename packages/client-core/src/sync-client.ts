@@ -231,7 +231,10 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
     setStatus({ state: "connecting" });
     let token: string;
     try {
-      cursors ??= await loadCursors(db);
+      if (!cursors) {
+        cursors = await loadCursors(db);
+        await refreshPending(); // so an offline start shows what is waiting
+      }
       token = await options.getToken();
     } catch (err) {
       setStatus({ state: "offline", error: { code: "token", message: `could not get a session token: ${(err as Error).message}` } });

@@ -1,5 +1,5 @@
 // Service worker: precaches the whole built app so that it opens without network.
-// The build fills in __PRECACHE__ and __VERSION__ (vite.config.ts).
+// The build fills in the list of files and the cache version (see vite.config.ts).
 const PRECACHE = __PRECACHE__;
 const CACHE = "notesync-" + __VERSION__;
 

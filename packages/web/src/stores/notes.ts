@@ -40,6 +40,8 @@ export const useNotesStore = defineStore("notes", () => {
       return;
     }
     api = createNotesApi(db);
+    // A handle for debugging and for the end-to-end tests (integrity checks run SQL through it).
+    (window as unknown as { __notesync?: unknown }).__notesync = { db };
     const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/sync`;
     client = createCrossTabSyncClient({ name: `notesync-${session.userId}`, db, url, getToken: () => session.token });
     cleanups.push(
@@ -70,12 +72,16 @@ export const useNotesStore = defineStore("notes", () => {
     ready.value = false;
   }
 
+  /** Shows the new, empty note at once, so typing right after "New note" lands in it. */
   async function createNote(): Promise<Note | null> {
     if (!api) return null;
+    const t = Date.now();
+    const note: Note = { id: crypto.randomUUID(), title: "", body: "", pinned: false, createdAt: t, updatedAt: t, deletedAt: null };
     view.value = "notes";
     query.value = "";
-    const note = await api.create();
+    notes.value = [note, ...notes.value];
     selectedId.value = note.id;
+    await api.create({ id: note.id });
     await refresh();
     return note;
   }
