@@ -1,4 +1,10 @@
-import { test as base, expect, type Browser, type BrowserContext, type Page } from "@playwright/test";
+import {
+  test as base,
+  expect,
+  type Browser,
+  type BrowserContext,
+  type Page,
+} from "@playwright/test";
 import { startServer, type RunningServer } from "@notesync/server";
 import fs from "node:fs";
 import os from "node:os";
@@ -12,9 +18,16 @@ export const artifacts = path.resolve(here, "../artifacts");
 
 /** A real NoteSync server on a free loopback port, serving the built web app, stopped after the test. */
 export const test = base.extend<{ server: RunningServer & { dataDir: string } }>({
+  // eslint-disable-next-line no-empty-pattern -- Playwright reads the fixture's dependencies from this pattern
   server: async ({}, use) => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "notesync-e2e-"));
-    const server = await startServer({ port: 0, dataDir, webRoot, secret: "e2e-secret-e2e-secret", logger: pino({ level: process.env.NOTESYNC_TEST_LOG ?? "warn" }) });
+    const server = await startServer({
+      port: 0,
+      dataDir,
+      webRoot,
+      secret: "e2e-secret-e2e-secret",
+      logger: pino({ level: process.env.NOTESYNC_TEST_LOG ?? "warn" }),
+    });
     await use(Object.assign(server, { dataDir }));
     await server.close();
     fs.rmSync(dataDir, { recursive: true, force: true });
@@ -25,7 +38,12 @@ export { expect };
 let counter = 0;
 export const uniqueName = (prefix: string) => `${prefix}${process.pid}x${counter++}`;
 
-export async function signUp(page: Page, server: RunningServer, username: string, password = "correct horse battery"): Promise<void> {
+export async function signUp(
+  page: Page,
+  server: RunningServer,
+  username: string,
+  password = "correct horse battery",
+): Promise<void> {
   await page.goto(server.url);
   await page.getByLabel("Username").fill(username);
   await page.getByLabel("Password").fill(password);
@@ -33,7 +51,12 @@ export async function signUp(page: Page, server: RunningServer, username: string
   await expect(page.getByRole("status")).toContainText("Live", { timeout: 20_000 });
 }
 
-export async function signIn(page: Page, server: RunningServer, username: string, password = "correct horse battery"): Promise<void> {
+export async function signIn(
+  page: Page,
+  server: RunningServer,
+  username: string,
+  password = "correct horse battery",
+): Promise<void> {
   await page.goto(server.url);
   await page.getByLabel("Username").fill(username);
   await page.getByLabel("Password").fill(password);
@@ -41,7 +64,9 @@ export async function signIn(page: Page, server: RunningServer, username: string
   await expect(page.getByRole("status")).toContainText("Live", { timeout: 20_000 });
 }
 
-export async function newContext(browser: Browser): Promise<{ context: BrowserContext; page: Page }> {
+export async function newContext(
+  browser: Browser,
+): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext();
   const page = await context.newPage();
   page.on("pageerror", (err) => console.error("page error:", err.message));

@@ -1,7 +1,20 @@
 import path from "node:path";
-import { artifacts, expect, newContext, noteList, signIn, signUp, test, uniqueName, writeNote } from "./fixtures";
+import {
+  artifacts,
+  expect,
+  newContext,
+  noteList,
+  signIn,
+  signUp,
+  test,
+  uniqueName,
+  writeNote,
+} from "./fixtures";
 
-test("a note typed in one browser appears in another without a click, and an edit comes back", async ({ browser, server }) => {
+test("a note typed in one browser appears in another without a click, and an edit comes back", async ({
+  browser,
+  server,
+}) => {
   const user = uniqueName("alice");
   const a = await newContext(browser);
   const b = await newContext(browser);
@@ -10,9 +23,13 @@ test("a note typed in one browser appears in another without a click, and an edi
   await a.page.screenshot({ path: path.join(artifacts, "notes-empty.png") });
 
   await writeNote(a.page, "Groceries", "milk, eggs");
-  await expect(noteList(b.page).getByRole("listitem").filter({ hasText: "Groceries" })).toBeVisible();
+  await expect(
+    noteList(b.page).getByRole("listitem").filter({ hasText: "Groceries" }),
+  ).toBeVisible();
 
-  await noteList(b.page).getByRole("button", { name: /Groceries/ }).click();
+  await noteList(b.page)
+    .getByRole("button", { name: /Groceries/ })
+    .click();
   await expect(b.page.getByLabel("Body")).toHaveValue("milk, eggs");
   await b.page.getByLabel("Body").fill("milk, eggs, bread");
   await expect(a.page.getByLabel("Body")).toHaveValue("milk, eggs, bread");
@@ -21,7 +38,10 @@ test("a note typed in one browser appears in another without a click, and an edi
   await b.context.close();
 });
 
-test("two tabs of one browser: an edit in one appears in the other", async ({ browser, server }) => {
+test("two tabs of one browser: an edit in one appears in the other", async ({
+  browser,
+  server,
+}) => {
   const user = uniqueName("tabs");
   const { context, page: first } = await newContext(browser);
   await signUp(first, server, user);
@@ -65,16 +85,22 @@ test("search, trash, restore and delete forever", async ({ browser, server }) =>
   await page.getByLabel("Search").fill("");
   await expect(noteList(page).getByRole("listitem")).toHaveCount(2);
 
-  await noteList(page).getByRole("button", { name: /Recipe/ }).click();
+  await noteList(page)
+    .getByRole("button", { name: /Recipe/ })
+    .click();
   await page.getByRole("button", { name: "Trash" }).click();
   await expect(noteList(page).getByRole("listitem")).toHaveCount(1);
   await page.getByRole("button", { name: "Restore" }).click();
   await expect(noteList(page).getByRole("listitem")).toHaveCount(2);
 
-  await noteList(page).getByRole("button", { name: /Recipe/ }).click();
+  await noteList(page)
+    .getByRole("button", { name: /Recipe/ })
+    .click();
   await page.getByRole("button", { name: "Trash" }).click();
   await page.getByRole("tab", { name: "Bin" }).click();
-  await noteList(page).getByRole("button", { name: /Recipe/ }).click();
+  await noteList(page)
+    .getByRole("button", { name: /Recipe/ })
+    .click();
   await page.screenshot({ path: path.join(artifacts, "trash.png") });
   await page.getByRole("button", { name: "Delete forever" }).click();
   await expect(page.getByText("The trash is empty.")).toBeVisible();

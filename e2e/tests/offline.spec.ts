@@ -1,7 +1,20 @@
 import path from "node:path";
-import { artifacts, expect, newContext, noteList, signIn, signUp, test, uniqueName, writeNote } from "./fixtures";
+import {
+  artifacts,
+  expect,
+  newContext,
+  noteList,
+  signIn,
+  signUp,
+  test,
+  uniqueName,
+  writeNote,
+} from "./fixtures";
 
-test("offline: edits are kept, the waiting count shows, a reload works, and both browsers converge", async ({ browser, server }) => {
+test("offline: edits are kept, the waiting count shows, a reload works, and both browsers converge", async ({
+  browser,
+  server,
+}) => {
   const user = uniqueName("traveller");
   const a = await newContext(browser);
   const b = await newContext(browser);
@@ -22,7 +35,9 @@ test("offline: edits are kept, the waiting count shows, a reload works, and both
   await a.page.screenshot({ path: path.join(artifacts, "offline.png") });
 
   // Meanwhile the other browser edits too.
-  await noteList(b.page).getByRole("button", { name: /Before the flight/ }).click();
+  await noteList(b.page)
+    .getByRole("button", { name: /Before the flight/ })
+    .click();
   await b.page.getByLabel("Body").fill("packed, passport");
 
   await a.page.reload();
@@ -36,7 +51,9 @@ test("offline: edits are kept, the waiting count shows, a reload works, and both
     await expect(noteList(page).getByRole("button", { name: /Written offline/ })).toBeVisible();
     await expect(noteList(page).getByRole("button", { name: /Also offline/ })).toBeVisible();
   }
-  await noteList(a.page).getByRole("button", { name: /Before the flight/ }).click();
+  await noteList(a.page)
+    .getByRole("button", { name: /Before the flight/ })
+    .click();
   await expect(a.page.getByLabel("Body")).toHaveValue("packed, passport");
   await a.context.close();
   await b.context.close();

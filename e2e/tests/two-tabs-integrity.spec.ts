@@ -2,11 +2,21 @@ import Database from "better-sqlite3";
 import path from "node:path";
 import { expect, newContext, noteList, signIn, signUp, test, uniqueName } from "./fixtures";
 
-type Handle = { __notesync: { db: { exec(sql: string, p?: unknown[]): Promise<void>; query<T>(sql: string, p?: unknown[]): Promise<T[]> } } };
+type Handle = {
+  __notesync: {
+    db: {
+      exec(sql: string, p?: unknown[]): Promise<void>;
+      query<T>(sql: string, p?: unknown[]): Promise<T[]>;
+    };
+  };
+};
 
 // The data-loss trap of the wasm package's default VFS: two tabs writing at once lost rows and
 // corrupted indexes. Both tabs here write 150 notes each at the same time, through the app's own database handle.
-test("two tabs writing at once lose nothing, and the browser database stays intact", async ({ browser, server }) => {
+test("two tabs writing at once lose nothing, and the browser database stays intact", async ({
+  browser,
+  server,
+}) => {
   test.setTimeout(120_000);
   const user = uniqueName("busy");
   const { context, page: first } = await newContext(browser);
@@ -19,24 +29,45 @@ test("two tabs writing at once lose nothing, and the browser database stays inta
     page.evaluate(async (tab) => {
       const { db } = (window as unknown as Handle).__notesync;
       for (let i = 0; i < 150; i++) {
-        await db.exec("INSERT INTO notes (id, title, body, created_at, updated_at) VALUES (?, ?, ?, ?, ?)", [`${tab}-${i}`, `${tab} ${i}`, "x".repeat(200), Date.now(), Date.now()]);
+        await db.exec(
+          "INSERT INTO notes (id, title, body, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+          [`${tab}-${i}`, `${tab} ${i}`, "x".repeat(200), Date.now(), Date.now()],
+        );
       }
     }, tab);
   await Promise.all([write("first")(first), write("second")(second)]);
 
   const count = (page: typeof first) =>
-    page.evaluate(async () => (await (window as unknown as Handle).__notesync.db.query<{ n: number }>("SELECT count(*) AS n FROM notes"))[0]!.n);
+    page.evaluate(
+      async () =>
+        (
+          await (window as unknown as Handle).__notesync.db.query<{ n: number }>(
+            "SELECT count(*) AS n FROM notes",
+          )
+        )[0]!.n,
+    );
   const integrity = (page: typeof first) =>
-    page.evaluate(async () => (await (window as unknown as Handle).__notesync.db.query<{ integrity_check: string }>("PRAGMA integrity_check")).map((r) => r.integrity_check));
+    page.evaluate(async () =>
+      (
+        await (window as unknown as Handle).__notesync.db.query<{ integrity_check: string }>(
+          "PRAGMA integrity_check",
+        )
+      ).map((r) => r.integrity_check),
+    );
   expect(await count(first)).toBe(300);
   expect(await count(second)).toBe(300);
   expect(await integrity(first)).toEqual(["ok"]);
   expect(await integrity(second)).toEqual(["ok"]);
 
   await expect(first.getByRole("status")).toContainText("all changes synced", { timeout: 60_000 });
-  const res = await fetch(`${server.url}/api/login`, { method: "POST", body: JSON.stringify({ username: user, password: "correct horse battery" }) });
+  const res = await fetch(`${server.url}/api/login`, {
+    method: "POST",
+    body: JSON.stringify({ username: user, password: "correct horse battery" }),
+  });
   const { userId } = (await res.json()) as { userId: string };
-  const serverDb = new Database(path.join(server.dataDir, "users", `${userId}.db`), { readonly: true });
+  const serverDb = new Database(path.join(server.dataDir, "users", `${userId}.db`), {
+    readonly: true,
+  });
   expect(serverDb.prepare("SELECT count(*) FROM notes").pluck().get()).toBe(300);
   serverDb.close();
 

@@ -15,15 +15,25 @@ import type { SyncClient, SyncStatus, WebSocketConstructor } from "./sync-client
 // Node's own BroadcastChannel carries tab messages, and an in-process double stands in for
 // navigator.locks (Node has no Web Locks). The server, the file and the WebSockets are real.
 class InProcessLocks implements LockManagerLike {
-  private readonly waiting: { callback: () => Promise<void>; done: (v: unknown) => void; signal?: AbortSignal }[] = [];
+  private readonly waiting: {
+    callback: () => Promise<void>;
+    done: (v: unknown) => void;
+    signal?: AbortSignal;
+  }[] = [];
   private held = false;
 
-  request(_name: string, options: { signal?: AbortSignal }, callback: () => Promise<void>): Promise<unknown> {
+  request(
+    _name: string,
+    options: { signal?: AbortSignal },
+    callback: () => Promise<void>,
+  ): Promise<unknown> {
     return new Promise((done, fail) => {
       const entry = { callback, done, signal: options.signal };
       options.signal?.addEventListener("abort", () => {
         const i = this.waiting.indexOf(entry);
-        if (i >= 0) this.waiting.splice(i, 1) && fail(new Error("aborted"));
+        if (i < 0) return;
+        this.waiting.splice(i, 1);
+        fail(new Error("aborted"));
       });
       this.waiting.push(entry);
       this.grant();
@@ -50,8 +60,17 @@ const cleanup: (() => Promise<void>)[] = [];
 
 beforeEach(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "notesync-tabs-"));
-  server = await startServer({ port: 0, dataDir: path.join(dir, "server"), webRoot: null, secret: "tabs-test-secret", logger: pino({ level: "silent" }) });
-  const res = await fetch(`${server.url}/api/signup`, { method: "POST", body: JSON.stringify({ username: "alice", password: "correct horse" }) });
+  server = await startServer({
+    port: 0,
+    dataDir: path.join(dir, "server"),
+    webRoot: null,
+    secret: "tabs-test-secret",
+    logger: pino({ level: "silent" }),
+  });
+  const res = await fetch(`${server.url}/api/signup`, {
+    method: "POST",
+    body: JSON.stringify({ username: "alice", password: "correct horse" }),
+  });
   token = ((await res.json()) as { token: string }).token;
 });
 afterEach(async () => {
@@ -60,7 +79,9 @@ afterEach(async () => {
 });
 
 const locks = new InProcessLocks();
-async function tab(name: string): Promise<{ db: Database; client: SyncClient & { isLeader: boolean } }> {
+async function tab(
+  name: string,
+): Promise<{ db: Database; client: SyncClient & { isLeader: boolean } }> {
   const db = await openNodeDatabase(path.join(dir, "profile.db"));
   const channel = new BroadcastChannel("notesync:test-profile") as unknown as ChannelLike;
   const client = createCrossTabSyncClient({
@@ -92,7 +113,10 @@ const nextStatus = (c: SyncClient, p: (s: SyncStatus) => boolean) =>
     if (p(c.status)) return resolve(c.status);
     const off = c.on("status", (s) => p(s) && (off(), resolve(s)));
   });
-const nextChange = (c: SyncClient) => new Promise<void>((resolve) => { const off = c.on("change", () => (off(), resolve())); });
+const nextChange = (c: SyncClient) =>
+  new Promise<void>((resolve) => {
+    const off = c.on("change", () => (off(), resolve()));
+  });
 
 describe("tabs of one profile", () => {
   it("share one connection: one tab leads, the other mirrors its status and sees its changes", async () => {
@@ -102,7 +126,11 @@ describe("tabs of one profile", () => {
     await nextStatus(second.client, (s) => s.state === "live");
     expect(first.client.isLeader).toBe(true);
     expect(second.client.isLeader).toBe(false);
-    expect(Number(/notesync_connections (\d+)/.exec(await (await fetch(`${server.url}/metrics`)).text())?.[1])).toBe(1);
+    expect(
+      Number(
+        /notesync_connections (\d+)/.exec(await (await fetch(`${server.url}/metrics`)).text())?.[1],
+      ),
+    ).toBe(1);
 
     // A write in the follower tab is pushed by the leader and announced to the leader's page.
     const changed = nextChange(first.client);
@@ -129,6 +157,8 @@ describe("tabs of one profile", () => {
     });
     device.start();
     await nextStatus(device, (s) => s.state === "live");
-    expect((await createNotesApi(other).list()).map((n) => n.title)).toEqual(["after the handover"]);
+    expect((await createNotesApi(other).list()).map((n) => n.title)).toEqual([
+      "after the handover",
+    ]);
   });
 });

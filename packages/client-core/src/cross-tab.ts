@@ -1,9 +1,18 @@
 import type { ChangeEvent, Database } from "./database.js";
-import { createSyncClient, type SyncClient, type SyncClientOptions, type SyncStatus } from "./sync-client.js";
+import {
+  createSyncClient,
+  type SyncClient,
+  type SyncClientOptions,
+  type SyncStatus,
+} from "./sync-client.js";
 
 /** The subset of `navigator.locks` used here, so tests can pass a double. */
 export interface LockManagerLike {
-  request(name: string, options: { signal?: AbortSignal }, callback: () => Promise<void>): Promise<unknown>;
+  request(
+    name: string,
+    options: { signal?: AbortSignal },
+    callback: () => Promise<void>,
+  ): Promise<unknown>;
 }
 
 /** The subset of `BroadcastChannel` used here. */
@@ -56,11 +65,17 @@ function shareChanges(db: Database, channel: ChannelLike): Database {
  * WebSocket. The others mirror its status. When the leading tab closes, its lock is released and
  * the next tab takes over.
  */
-export function createCrossTabSyncClient(options: CrossTabOptions): SyncClient & { readonly isLeader: boolean } {
+export function createCrossTabSyncClient(
+  options: CrossTabOptions,
+): SyncClient & { readonly isLeader: boolean } {
   const locks = options.locks ?? (navigator.locks as unknown as LockManagerLike);
-  const channel = options.channel ?? (new BroadcastChannel(`notesync:${options.name}`) as unknown as ChannelLike);
+  const channel =
+    options.channel ?? (new BroadcastChannel(`notesync:${options.name}`) as unknown as ChannelLike);
   const db = shareChanges(options.db, channel);
-  const listeners = { status: new Set<(s: SyncStatus) => void>(), change: new Set<(e: ChangeEvent) => void>() };
+  const listeners = {
+    status: new Set<(s: SyncStatus) => void>(),
+    change: new Set<(e: ChangeEvent) => void>(),
+  };
   let status: SyncStatus = { state: "connecting", pending: 0, progress: null, error: null };
   let engine: SyncClient | null = null;
   let abort: AbortController | null = null;
@@ -73,7 +88,8 @@ export function createCrossTabSyncClient(options: CrossTabOptions): SyncClient &
   db.onChange((e) => listeners.change.forEach((l) => l(e)));
   channel.addEventListener("message", ({ data }) => {
     if (data.type === "status" && !engine) setStatus(data.status);
-    if (data.type === "status?" && engine) channel.postMessage({ type: "status", status: engine.status });
+    if (data.type === "status?" && engine)
+      channel.postMessage({ type: "status", status: engine.status });
     if (data.type === "reconnect") engine?.reconnectNow();
   });
 
@@ -99,7 +115,9 @@ export function createCrossTabSyncClient(options: CrossTabOptions): SyncClient &
       if (abort) return;
       abort = new AbortController();
       channel.postMessage({ type: "status?" });
-      locks.request(`notesync:${options.name}`, { signal: abort.signal }, lead).catch(() => undefined);
+      locks
+        .request(`notesync:${options.name}`, { signal: abort.signal }, lead)
+        .catch(() => undefined);
     },
     async stop() {
       abort?.abort();

@@ -29,7 +29,10 @@ export interface ChangeEvent {
 export interface Database extends SqlExecutor {
   readonly siteId: Uint8Array;
   /** Runs `fn` in one transaction; a thrown error rolls everything back and rethrows. */
-  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options?: { origin?: ChangeOrigin }): Promise<T>;
+  transaction<T>(
+    fn: (tx: SqlExecutor) => Promise<T>,
+    options?: { origin?: ChangeOrigin },
+  ): Promise<T>;
   /** Called once per committed write that changed replicated tables. Returns an unsubscribe function. */
   onChange(listener: (event: ChangeEvent) => void): () => void;
   close(): Promise<void>;
@@ -50,14 +53,18 @@ export function createDatabase(driver: DatabaseDriver): Database {
     lock = run.catch(() => undefined);
     return run;
   };
-  const dbVersion = async () => Number((await driver.query<{ v: number }>("SELECT crsql_db_version() AS v"))[0]!.v);
+  const dbVersion = async () =>
+    Number((await driver.query<{ v: number }>("SELECT crsql_db_version() AS v"))[0]!.v);
 
   async function announce(origin: ChangeOrigin): Promise<void> {
     const before = lastVersion ?? 0;
     const now = await dbVersion();
     if (now === before) return;
     lastVersion = now;
-    const rows = await driver.query<{ t: string }>(`SELECT DISTINCT "table" AS t FROM crsql_changes WHERE db_version > ?`, [before]);
+    const rows = await driver.query<{ t: string }>(
+      `SELECT DISTINCT "table" AS t FROM crsql_changes WHERE db_version > ?`,
+      [before],
+    );
     const event: ChangeEvent = { tables: rows.map((r) => r.t), origin };
     if (event.tables.length === 0) return;
     for (const l of listeners) {
@@ -118,13 +125,17 @@ export async function applySchema(driver: SqlExecutor): Promise<void> {
   const [row] = await driver.query<{ user_version: number }>("PRAGMA user_version");
   const version = Number(row?.user_version ?? 0);
   if (version > SCHEMA_VERSION) {
-    throw new Error(`this database has schema ${version}, newer than this app's ${SCHEMA_VERSION}: update the app`);
+    throw new Error(
+      `this database has schema ${version}, newer than this app's ${SCHEMA_VERSION}: update the app`,
+    );
   }
   if (version === SCHEMA_VERSION) return;
   await driver.exec("BEGIN");
   try {
     for (const sql of schemaStatements()) await driver.exec(sql);
-    await driver.exec(`CREATE TABLE IF NOT EXISTS ${SYNC_STATE_TABLE} (key TEXT PRIMARY KEY NOT NULL, value)`);
+    await driver.exec(
+      `CREATE TABLE IF NOT EXISTS ${SYNC_STATE_TABLE} (key TEXT PRIMARY KEY NOT NULL, value)`,
+    );
     await driver.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
     await driver.exec("COMMIT");
   } catch (err) {

@@ -62,44 +62,60 @@ const toNote = (r: NoteRow): Note => ({
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 export function createNotesApi(db: Database, now: () => number = Date.now): NotesApi {
-  const rows = async (sql: string, params: unknown[] = []) => (await db.query<NoteRow>(sql, params)).map(toNote);
+  const rows = async (sql: string, params: unknown[] = []) =>
+    (await db.query<NoteRow>(sql, params)).map(toNote);
   const api: NotesApi = {
     async create(draft = {}) {
       const id = draft.id ?? crypto.randomUUID();
       const t = now();
-      await db.exec(`INSERT INTO notes (id, title, body, pinned, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`, [
-        id,
-        draft.title ?? "",
-        draft.body ?? "",
-        draft.pinned ? 1 : 0,
-        t,
-        t,
-      ]);
+      await db.exec(
+        `INSERT INTO notes (id, title, body, pinned, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
+        [id, draft.title ?? "", draft.body ?? "", draft.pinned ? 1 : 0, t, t],
+      );
       return (await api.get(id))!;
     },
     async update(id, patch) {
-      const sets: string[] = [];
-      const params: unknown[] = [];
-      if (patch.title !== undefined) sets.push("title = ?") && params.push(patch.title);
-      if (patch.body !== undefined) sets.push("body = ?") && params.push(patch.body);
-      if (patch.pinned !== undefined) sets.push("pinned = ?") && params.push(patch.pinned ? 1 : 0);
-      if (sets.length === 0) return;
-      await db.exec(`UPDATE notes SET ${sets.join(", ")}, updated_at = ? WHERE id = ?`, [...params, now(), id]);
+      const fields: [string, unknown][] = [];
+      if (patch.title !== undefined) fields.push(["title", patch.title]);
+      if (patch.body !== undefined) fields.push(["body", patch.body]);
+      if (patch.pinned !== undefined) fields.push(["pinned", patch.pinned ? 1 : 0]);
+      if (fields.length === 0) return;
+      const sets = fields.map(([column]) => `${column} = ?`);
+      const params = fields.map(([, value]) => value);
+      await db.exec(`UPDATE notes SET ${sets.join(", ")}, updated_at = ? WHERE id = ?`, [
+        ...params,
+        now(),
+        id,
+      ]);
     },
     async get(id) {
       return (await rows(`SELECT ${COLUMNS} FROM notes WHERE id = ?`, [id]))[0] ?? null;
     },
-    list: () => rows(`SELECT ${COLUMNS} FROM notes WHERE deleted_at IS NULL ORDER BY pinned DESC, updated_at DESC, id`),
-    listTrash: () => rows(`SELECT ${COLUMNS} FROM notes WHERE deleted_at IS NOT NULL ORDER BY deleted_at DESC, id`),
+    list: () =>
+      rows(
+        `SELECT ${COLUMNS} FROM notes WHERE deleted_at IS NULL ORDER BY pinned DESC, updated_at DESC, id`,
+      ),
+    listTrash: () =>
+      rows(
+        `SELECT ${COLUMNS} FROM notes WHERE deleted_at IS NOT NULL ORDER BY deleted_at DESC, id`,
+      ),
     async search(text) {
       const words = text.trim().split(/\s+/).filter(Boolean);
       if (words.length === 0) return api.list();
-      const where = words.map(() => `(title LIKE ? ESCAPE '\\' OR body LIKE ? ESCAPE '\\')`).join(" AND ");
+      const where = words
+        .map(() => `(title LIKE ? ESCAPE '\\' OR body LIKE ? ESCAPE '\\')`)
+        .join(" AND ");
       const params = words.flatMap((w) => [`%${escapeLike(w)}%`, `%${escapeLike(w)}%`]);
-      return rows(`SELECT ${COLUMNS} FROM notes WHERE deleted_at IS NULL AND ${where} ORDER BY pinned DESC, updated_at DESC, id`, params);
+      return rows(
+        `SELECT ${COLUMNS} FROM notes WHERE deleted_at IS NULL AND ${where} ORDER BY pinned DESC, updated_at DESC, id`,
+        params,
+      );
     },
     async trash(id) {
-      await db.exec(`UPDATE notes SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL`, [now(), id]);
+      await db.exec(`UPDATE notes SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL`, [
+        now(),
+        id,
+      ]);
     },
     async restore(id) {
       await db.exec(`UPDATE notes SET deleted_at = NULL, updated_at = ? WHERE id = ?`, [now(), id]);

@@ -24,18 +24,32 @@ let server: RunningServer;
 const devices: Device[] = [];
 
 async function start(port = 0): Promise<RunningServer> {
-  return startServer({ port, dataDir: path.join(dir, "server"), webRoot: null, secret: "client-core-test-secret", logger: pino({ level: "silent" }) });
+  return startServer({
+    port,
+    dataDir: path.join(dir, "server"),
+    webRoot: null,
+    secret: "client-core-test-secret",
+    logger: pino({ level: "silent" }),
+  });
 }
 
 async function signup(username = "alice"): Promise<string> {
-  const res = await fetch(`${server.url}/api/signup`, { method: "POST", body: JSON.stringify({ username, password: "correct horse" }) });
+  const res = await fetch(`${server.url}/api/signup`, {
+    method: "POST",
+    body: JSON.stringify({ username, password: "correct horse" }),
+  });
   return ((await res.json()) as { token: string }).token;
 }
 
 async function device(name: string, token: string, begin = true): Promise<Device> {
   const file = path.join(dir, `${name}.db`);
   const db = await openNodeDatabase(file);
-  const client = createSyncClient({ db, url: server.syncUrl, getToken: () => token, reconnect: { initialMs: 20, maxMs: 200 } });
+  const client = createSyncClient({
+    db,
+    url: server.syncUrl,
+    getToken: () => token,
+    reconnect: { initialMs: 20, maxMs: 200 },
+  });
   const d: Device = { name, file, db, client, notes: createNotesApi(db), events: [] };
   client.on("change", (e) => d.events.push(e));
   devices.push(d);
@@ -50,7 +64,9 @@ async function shutdown(d: Device): Promise<void> {
 }
 
 const table = (d: Device) =>
-  d.db.query("SELECT id, title, body, pinned, typeof(pinned) AS pt, position, typeof(position) AS qt, deleted_at FROM notes ORDER BY id");
+  d.db.query(
+    "SELECT id, title, body, pinned, typeof(pinned) AS pt, position, typeof(position) AS qt, deleted_at FROM notes ORDER BY id",
+  );
 
 function waitFor(client: SyncClient, predicate: (s: SyncStatus) => boolean): Promise<SyncStatus> {
   return new Promise((resolve) => {
@@ -82,7 +98,11 @@ async function until(check: () => Promise<boolean>, timeoutMs = 5000): Promise<v
   }
 }
 const hasTitles = (d: Device, titles: string[]) => async () =>
-  JSON.stringify((await d.db.query<{ title: string }>("SELECT title FROM notes ORDER BY title")).map((r) => r.title)) === JSON.stringify([...titles].sort());
+  JSON.stringify(
+    (await d.db.query<{ title: string }>("SELECT title FROM notes ORDER BY title")).map(
+      (r) => r.title,
+    ),
+  ) === JSON.stringify([...titles].sort());
 
 async function changesOut(): Promise<number> {
   const text = await (await fetch(`${server.url}/metrics`)).text();
@@ -101,7 +121,11 @@ afterEach(async () => {
 describe("sync client against the real server", () => {
   it("converges three devices that edit while some are disconnected", async () => {
     const token = await signup();
-    const [a, b, c] = [await device("a", token), await device("b", token), await device("c", token)];
+    const [a, b, c] = [
+      await device("a", token),
+      await device("b", token),
+      await device("c", token),
+    ];
     await Promise.all([a, b, c].map((d) => d.client.whenSynced()));
 
     const shared = await a.notes.create({ title: "shared", body: "v0" });
@@ -124,7 +148,11 @@ describe("sync client against the real server", () => {
     const [ta, tb, tc] = await Promise.all([table(a), table(b), table(c)]);
     expect(tb).toEqual(ta);
     expect(tc).toEqual(ta);
-    expect(ta.map((n) => n.title).sort()).toEqual(["from b, offline", "from c, offline", "renamed on b"]);
+    expect(ta.map((n) => n.title).sort()).toEqual([
+      "from b, offline",
+      "from c, offline",
+      "renamed on b",
+    ]);
     const s = ta.find((n) => n.title === "renamed on b")!;
     expect(s.body).toBe("edited on a");
     expect(s.deleted_at).not.toBeNull();
@@ -206,7 +234,8 @@ describe("sync client against the real server", () => {
     const token = await signup();
     const a = await device("a", token);
     for (let i = 0; i < 40; i++) {
-      await a.db.exec(`INSERT INTO notes (id, title, body) WITH RECURSIVE s(v) AS (SELECT 1 UNION ALL SELECT v + 1 FROM s WHERE v < 100)
+      await a.db
+        .exec(`INSERT INTO notes (id, title, body) WITH RECURSIVE s(v) AS (SELECT 1 UNION ALL SELECT v + 1 FROM s WHERE v < 100)
         SELECT '${i}-' || v, 'bulk', hex(randomblob(200)) FROM s`);
     }
     await a.client.whenSynced();
@@ -215,7 +244,9 @@ describe("sync client against the real server", () => {
     b.client.on("status", (s) => seen.push(s));
     b.client.start();
     await b.client.whenSynced();
-    const progress = seen.filter((s) => s.state === "syncing" && s.progress).map((s) => s.progress!);
+    const progress = seen
+      .filter((s) => s.state === "syncing" && s.progress)
+      .map((s) => s.progress!);
     expect(progress.length).toBeGreaterThan(2);
     expect(progress.some((p) => p.received > 0 && p.received < p.total)).toBe(true);
     expect((await b.notes.list()).length).toBe(4000);

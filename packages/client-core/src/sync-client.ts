@@ -17,6 +17,7 @@ import {
   type ServerFrame,
 } from "@notesync/protocol";
 import { backoffDelay } from "./backoff.js";
+import { coalesced } from "./coalesce.js";
 import type { ChangeEvent, Database } from "./database.js";
 import { loadCursors, saveCursor, type SyncCursors } from "./sync-state.js";
 
@@ -66,7 +67,11 @@ export interface SyncClient {
 }
 
 /** Codes after which reconnecting cannot help until something changes (a new token, an app update). */
-const TERMINAL = new Set<string>([ErrorCode.Unauthorized, ErrorCode.SchemaMismatch, ErrorCode.ProtocolVersion]);
+const TERMINAL = new Set<string>([
+  ErrorCode.Unauthorized,
+  ErrorCode.SchemaMismatch,
+  ErrorCode.ProtocolVersion,
+]);
 
 const LOCAL_CHANGES = `${SELECT_CHANGES} WHERE db_version > ? AND site_id = crsql_site_id() ORDER BY db_version, seq LIMIT ?`;
 const LOCAL_TRANSACTION = `${SELECT_CHANGES} WHERE db_version = ? AND site_id = crsql_site_id() ORDER BY seq`;
@@ -80,8 +85,10 @@ const PENDING_ROWS = `SELECT count(*) AS n FROM (SELECT DISTINCT "table", pk FRO
  */
 export function createSyncClient(options: SyncClientOptions): SyncClient {
   const { db } = options;
-  const maybeWS = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
-  if (!maybeWS) throw new Error("no WebSocket available: pass options.WebSocket (in Node, the ws package)");
+  const maybeWS =
+    options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+  if (!maybeWS)
+    throw new Error("no WebSocket available: pass options.WebSocket (in Node, the ws package)");
   const WS: WebSocketConstructor = maybeWS;
   const initialMs = options.reconnect?.initialMs ?? 500;
   const maxMs = options.reconnect?.maxMs ?? 30_000;
@@ -110,12 +117,12 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
     for (const l of listeners.status) l(status);
   }
 
-  async function refreshPending(): Promise<void> {
+  const refreshPending = coalesced(async () => {
     if (!cursors) return;
     const [row] = await db.query<{ n: number }>(PENDING_ROWS, [cursors.ackedVersion]);
     const pending = Number(row?.n ?? 0);
     if (pending !== status.pending) setStatus({ pending });
-  }
+  });
 
   db.onChange((event) => {
     for (const l of listeners.change) l(event);
@@ -192,7 +199,11 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
         await saveCursor(db, "acked_version", c.ackedVersion);
         pushedVersion = c.ackedVersion;
         catchUp = { from: c.serverVersion, to: frame.serverVersion };
-        setStatus({ state: "syncing", progress: { received: 0, total: Math.max(frame.serverVersion - c.serverVersion, 0) }, error: null });
+        setStatus({
+          state: "syncing",
+          progress: { received: 0, total: Math.max(frame.serverVersion - c.serverVersion, 0) },
+          error: null,
+        });
         await refreshPending();
         await push();
         return;
@@ -221,7 +232,9 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
   }
 
   function failConnection(err: unknown): void {
-    setStatus({ error: { code: ErrorCode.Internal, message: `sync failed: ${(err as Error).message}` } });
+    setStatus({
+      error: { code: ErrorCode.Internal, message: `sync failed: ${(err as Error).message}` },
+    });
     socket?.close();
   }
 
@@ -237,7 +250,13 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
       }
       token = await options.getToken();
     } catch (err) {
-      setStatus({ state: "offline", error: { code: "token", message: `could not get a session token: ${(err as Error).message}` } });
+      setStatus({
+        state: "offline",
+        error: {
+          code: "token",
+          message: `could not get a session token: ${(err as Error).message}`,
+        },
+      });
       return scheduleReconnect();
     }
     if (!running) return;
@@ -255,7 +274,13 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
     awaitingAck = false;
     catchUp = null;
     ws.onopen = () => {
-      send({ type: "hello", schemaVersion: SCHEMA_VERSION, siteId: db.siteId, serverVersion: cursors!.serverVersion, token });
+      send({
+        type: "hello",
+        schemaVersion: SCHEMA_VERSION,
+        siteId: db.siteId,
+        serverVersion: cursors!.serverVersion,
+        token,
+      });
     };
     ws.onmessage = (event: MessageEvent) => {
       const decoded = decodeFrame(new Uint8Array(event.data as ArrayBuffer));
@@ -302,7 +327,9 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
       reconnectTimer = null;
       const ws = socket;
       if (ws) {
-        const closed = new Promise<void>((resolve) => ws.addEventListener("close", () => resolve()));
+        const closed = new Promise<void>((resolve) =>
+          ws.addEventListener("close", () => resolve()),
+        );
         ws.close(1000);
         await closed;
       }

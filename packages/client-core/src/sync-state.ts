@@ -10,14 +10,20 @@ export interface SyncCursors {
 }
 
 export async function loadCursors(db: SqlExecutor): Promise<SyncCursors> {
-  const rows = await db.query<{ key: string; value: number }>(`SELECT key, value FROM ${SYNC_STATE_TABLE}`);
+  const rows = await db.query<{ key: string; value: number }>(
+    `SELECT key, value FROM ${SYNC_STATE_TABLE}`,
+  );
   const get = (key: string) => Number(rows.find((r) => r.key === key)?.value ?? 0);
   return { serverVersion: get("server_version"), ackedVersion: get("acked_version") };
 }
 
-export function saveCursor(db: SqlExecutor, key: "server_version" | "acked_version", value: number): Promise<void> {
-  return db.exec(`INSERT INTO ${SYNC_STATE_TABLE} (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, [
-    key,
-    value,
-  ]);
+export function saveCursor(
+  db: SqlExecutor,
+  key: "server_version" | "acked_version",
+  value: number,
+): Promise<void> {
+  return db.exec(
+    `INSERT INTO ${SYNC_STATE_TABLE} (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+    [key, value],
+  );
 }

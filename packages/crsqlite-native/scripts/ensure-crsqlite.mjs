@@ -70,7 +70,10 @@ function installFrom(src, origin) {
 }
 
 function findCargo() {
-  for (const dir of [...(process.env.PATH ?? "").split(":"), path.join(os.homedir(), ".cargo", "bin")]) {
+  for (const dir of [
+    ...(process.env.PATH ?? "").split(":"),
+    path.join(os.homedir(), ".cargo", "bin"),
+  ]) {
     const candidate = path.join(dir, "cargo");
     if (dir && fs.existsSync(candidate)) return candidate;
   }
@@ -125,7 +128,10 @@ function patchSources(pkg) {
     let text = fs.readFileSync(file, "utf8");
     text = text
       .replace(/^bytes = .*$/m, 'bytes = { version = "1.2", default-features = false }')
-      .replace(/^num-traits = .*$/m, 'num-traits = { version = "0.2.15", default-features = false }')
+      .replace(
+        /^num-traits = .*$/m,
+        'num-traits = { version = "0.2.15", default-features = false }',
+      )
       .replace(/^num-derive = .*$/m, 'num-derive = "0.3"');
     fs.writeFileSync(file, text);
   }
@@ -133,7 +139,16 @@ function patchSources(pkg) {
   replaceInFile(path.join(capi, "Cargo.toml"), 'bindgen = "0.68.1"', "");
   execFileSync(
     "bindgen",
-    ["wrapper.h", "--use-core", "--ctypes-prefix", "::core::ffi", "-o", "bindings.rs", "--", "-fvisibility=default"],
+    [
+      "wrapper.h",
+      "--use-core",
+      "--ctypes-prefix",
+      "::core::ffi",
+      "-o",
+      "bindings.rs",
+      "--",
+      "-fvisibility=default",
+    ],
     { cwd: capi, stdio: ["ignore", "ignore", "inherit"] },
   );
   fs.writeFileSync(
@@ -180,7 +195,11 @@ function patchSources(pkg) {
   );
 
   // The one-argument forms pass the Rust literal "main" to C as if it were NUL-terminated.
-  replaceInFile(path.join(rs, "core", "src", "lib.rs"), '("main", args[0].text())', '("main\\0", args[0].text())');
+  replaceInFile(
+    path.join(rs, "core", "src", "lib.rs"),
+    '("main", args[0].text())',
+    '("main\\0", args[0].text())',
+  );
 }
 
 function build() {
@@ -191,10 +210,14 @@ function build() {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "notesync-crsqlite-"));
   try {
     log(`fetching the sources of @vlcn.io/crsqlite@${CRSQLITE_VERSION} from the npm registry`);
-    const tarball = execFileSync("npm", ["pack", `@vlcn.io/crsqlite@${CRSQLITE_VERSION}`, "--silent"], {
-      cwd: work,
-      encoding: "utf8",
-    })
+    const tarball = execFileSync(
+      "npm",
+      ["pack", `@vlcn.io/crsqlite@${CRSQLITE_VERSION}`, "--silent"],
+      {
+        cwd: work,
+        encoding: "utf8",
+      },
+    )
       .trim()
       .split("\n")
       .pop();
@@ -263,7 +286,10 @@ function build() {
     if (check !== "ok") throw new Error(`the library built from source does not work: ${check}`);
     fs.mkdirSync(cacheDir, { recursive: true });
     fs.copyFileSync(out, path.join(cacheDir, "crsqlite.so"));
-    fs.copyFileSync(path.join(pkg, "rs", "bundle_static", "Cargo.lock"), path.join(cacheDir, "Cargo.lock"));
+    fs.copyFileSync(
+      path.join(pkg, "rs", "bundle_static", "Cargo.lock"),
+      path.join(cacheDir, "Cargo.lock"),
+    );
     return path.join(cacheDir, "crsqlite.so");
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
@@ -273,12 +299,17 @@ function build() {
 function main() {
   if (process.env.NOTESYNC_CRSQLITE_PATH) {
     const check = smokeTest(process.env.NOTESYNC_CRSQLITE_PATH);
-    if (check !== "ok") throw new Error(`NOTESYNC_CRSQLITE_PATH=${process.env.NOTESYNC_CRSQLITE_PATH}: ${check}`);
+    if (check !== "ok")
+      throw new Error(`NOTESYNC_CRSQLITE_PATH=${process.env.NOTESYNC_CRSQLITE_PATH}: ${check}`);
     log(`using NOTESYNC_CRSQLITE_PATH=${process.env.NOTESYNC_CRSQLITE_PATH}`);
     return;
   }
   try {
-    const prebuilt = path.join(path.dirname(require.resolve("@vlcn.io/crsqlite/package.json")), "dist", "crsqlite.so");
+    const prebuilt = path.join(
+      path.dirname(require.resolve("@vlcn.io/crsqlite/package.json")),
+      "dist",
+      "crsqlite.so",
+    );
     if (smokeTest(prebuilt) === "ok") {
       log(`using the prebuilt library of @vlcn.io/crsqlite (${prebuilt})`);
       return;
@@ -286,7 +317,11 @@ function main() {
   } catch {
     // the optional package is absent: its download failed, as it does without GitHub access
   }
-  if (fs.existsSync(stampFile) && fs.readFileSync(stampFile, "utf8").startsWith(recipeHash) && smokeTest(nativeLib) === "ok") {
+  if (
+    fs.existsSync(stampFile) &&
+    fs.readFileSync(stampFile, "utf8").startsWith(recipeHash) &&
+    smokeTest(nativeLib) === "ok"
+  ) {
     log(`up to date: ${path.relative(process.cwd(), nativeLib)}`);
     return;
   }

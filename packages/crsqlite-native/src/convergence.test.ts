@@ -31,7 +31,9 @@ function sync(from: Db, to: Db): void {
     .safeIntegers(true)
     .raw(true)
     .all() as unknown[][];
-  const insert = to.prepare(`INSERT INTO crsql_changes (${CHANGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  const insert = to.prepare(
+    `INSERT INTO crsql_changes (${CHANGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
   to.transaction(() => rows.forEach((row) => insert.run(...row)))();
 }
 
@@ -66,7 +68,9 @@ describe("native cr-sqlite through the loader", () => {
   });
 
   it("converges after edits on both sides, a concurrent edit of one cell, and a delete", () => {
-    a.exec("INSERT INTO notes (id, title, body) VALUES ('n1', 'from a', 'a body'), ('n2', 'doomed', '')");
+    a.exec(
+      "INSERT INTO notes (id, title, body) VALUES ('n1', 'from a', 'a body'), ('n2', 'doomed', '')",
+    );
     b.exec("INSERT INTO notes (id, title, body) VALUES ('n3', 'from b', 'b body')");
     sync(a, b);
     sync(b, a);
@@ -94,8 +98,13 @@ describe("native cr-sqlite through the loader", () => {
     a.exec("UPDATE notes SET pinned = 42 WHERE id = 'n1'");
     b.exec("UPDATE notes SET pinned = 43 WHERE id = 'n1'");
     const syncAsNumbers = (from: Db, to: Db) => {
-      const rows = from.prepare(`SELECT ${CHANGE_COLUMNS} FROM crsql_changes`).raw(true).all() as unknown[][];
-      const insert = to.prepare(`INSERT INTO crsql_changes (${CHANGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+      const rows = from
+        .prepare(`SELECT ${CHANGE_COLUMNS} FROM crsql_changes`)
+        .raw(true)
+        .all() as unknown[][];
+      const insert = to.prepare(
+        `INSERT INTO crsql_changes (${CHANGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
       to.transaction(() => rows.forEach((row) => insert.run(...row)))();
     };
     syncAsNumbers(a, b);

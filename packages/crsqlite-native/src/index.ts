@@ -34,7 +34,8 @@ function prebuiltPath(): string | null {
 export function crsqliteExtensionPath(env: NodeJS.ProcessEnv = process.env): string {
   const fromEnv = env.NOTESYNC_CRSQLITE_PATH;
   if (fromEnv) {
-    if (!fs.existsSync(fromEnv)) throw new CrsqliteNotFoundError([`NOTESYNC_CRSQLITE_PATH=${fromEnv}`]);
+    if (!fs.existsSync(fromEnv))
+      throw new CrsqliteNotFoundError([`NOTESYNC_CRSQLITE_PATH=${fromEnv}`]);
     return fromEnv;
   }
   const candidates = [prebuiltPath(), path.join(packageDir, "native", "crsqlite.so")].filter(
@@ -46,7 +47,14 @@ export function crsqliteExtensionPath(env: NodeJS.ProcessEnv = process.env): str
 }
 
 /** Loads cr-sqlite into a better-sqlite3 connection. Call `SELECT crsql_finalize()` before closing it. */
-export function loadCrsqlite(db: BetterSqlite3.Database, extensionPath = crsqliteExtensionPath()): void {
+export function loadCrsqlite(
+  db: BetterSqlite3.Database,
+  extensionPath = crsqliteExtensionPath(),
+): void {
   // better-sqlite3 takes the entry point as a second argument; its type declarations omit it.
-  (db.loadExtension as (file: string, entryPoint: string) => void).call(db, extensionPath, "sqlite3_crsqlite_init");
+  (db.loadExtension as (file: string, entryPoint: string) => void).call(
+    db,
+    extensionPath,
+    "sqlite3_crsqlite_init",
+  );
 }

@@ -13,7 +13,18 @@ export const INSERT_CHANGE = `INSERT INTO crsql_changes ("table", pk, cid, val, 
     CAST(? AS INTEGER), CAST(? AS INTEGER), ?, CAST(? AS INTEGER), CAST(? AS INTEGER))`;
 
 /** A row of SELECT_CHANGES as positional values; integers may come as number or bigint. */
-export type RawChangeRow = [string, Uint8Array, string, unknown, string, number | bigint, number | bigint, Uint8Array, number | bigint, number | bigint];
+export type RawChangeRow = [
+  string,
+  Uint8Array,
+  string,
+  unknown,
+  string,
+  number | bigint,
+  number | bigint,
+  Uint8Array,
+  number | bigint,
+  number | bigint,
+];
 
 export function rowToChange(r: RawChangeRow): Change {
   return {
@@ -36,7 +47,20 @@ function typeTag(v: SqlValue): number {
 /** The parameters of INSERT_CHANGE for one change. */
 export function changeParams(c: Change): unknown[] {
   const v = c.val;
-  return [c.table, c.pk, c.cid, typeTag(v), v, v, v, c.colVersion, c.dbVersion, c.siteId, c.cl, c.seq];
+  return [
+    c.table,
+    c.pk,
+    c.cid,
+    typeTag(v),
+    v,
+    v,
+    v,
+    c.colVersion,
+    c.dbVersion,
+    c.siteId,
+    c.cl,
+    c.seq,
+  ];
 }
 
 /** A row of SELECT_CHANGES as an object (drivers that return objects). */

@@ -6,7 +6,9 @@ import { change } from "./fixtures.test-helpers.js";
 
 /** `count` changes for each version, each with a body of `size` characters. */
 function transactions(versions: number[], count: number, size = 100): Change[] {
-  return versions.flatMap((v) => Array.from({ length: count }, (_, seq) => change(v, { seq, val: "x".repeat(size) })));
+  return versions.flatMap((v) =>
+    Array.from({ length: count }, (_, seq) => change(v, { seq, val: "x".repeat(size) })),
+  );
 }
 
 describe("chunkChanges", () => {
@@ -49,7 +51,9 @@ describe("chunkChanges", () => {
   });
 
   it("ends with the final cursor, and sends it alone when there is nothing to send", () => {
-    expect([...chunkChanges([], { finalCursor: 17 })]).toEqual([{ type: "changes", cursor: 17, partial: false, changes: [] }]);
+    expect([...chunkChanges([], { finalCursor: 17 })]).toEqual([
+      { type: "changes", cursor: 17, partial: false, changes: [] },
+    ]);
     const frames = [...chunkChanges(transactions([3], 1), { finalCursor: 9 })];
     expect(frames.map((f) => f.cursor)).toEqual([9]);
     expect([...chunkChanges([])]).toEqual([]);
@@ -61,9 +65,15 @@ describe("chunkChanges", () => {
   });
 
   it("refuses a reassembled transaction over its limit", () => {
-    const assembler = new TransactionAssembler({ maxChangesPerTransaction: 5, maxChangesPerFrame: 10, maxFrameBytes: 1 << 20 });
+    const assembler = new TransactionAssembler({
+      maxChangesPerTransaction: 5,
+      maxChangesPerFrame: 10,
+      maxFrameBytes: 1 << 20,
+    });
     assembler.push({ type: "changes", cursor: 0, partial: true, changes: transactions([1], 4) });
-    expect(() => assembler.push({ type: "changes", cursor: 1, partial: false, changes: transactions([1], 2) })).toThrow(/more than 5/);
+    expect(() =>
+      assembler.push({ type: "changes", cursor: 1, partial: false, changes: transactions([1], 2) }),
+    ).toThrow(/more than 5/);
     expect(assembler.incomplete).toBe(false);
   });
 });

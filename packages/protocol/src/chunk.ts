@@ -14,7 +14,8 @@ function utf8Length(s: string): number {
 /** An upper bound of the bytes one change takes in a frame. */
 export function estimateChangeBytes(c: Change): number {
   const v = c.val;
-  const valBytes = typeof v === "string" ? utf8Length(v) + 5 : v instanceof Uint8Array ? v.length + 5 : 10;
+  const valBytes =
+    typeof v === "string" ? utf8Length(v) + 5 : v instanceof Uint8Array ? v.length + 5 : 10;
   return 48 + c.pk.length + c.cid.length + valBytes;
 }
 
@@ -34,7 +35,10 @@ export interface ChunkOptions {
  * never spans frames unless it alone exceeds a frame; then its pieces are marked `partial` and
  * the receiver reassembles them (`TransactionAssembler`) before applying anything.
  */
-export function* chunkChanges(changes: Iterable<Change>, options: ChunkOptions = {}): Generator<ChangesFrame> {
+export function* chunkChanges(
+  changes: Iterable<Change>,
+  options: ChunkOptions = {},
+): Generator<ChangesFrame> {
   const targetBytes = options.targetFrameBytes ?? DEFAULT_TARGET_FRAME_BYTES;
   const maxRows = options.maxChangesPerFrame ?? DEFAULT_LIMITS.maxChangesPerFrame;
   let frame: Change[] = [];
@@ -60,7 +64,7 @@ export function* chunkChanges(changes: Iterable<Change>, options: ChunkOptions =
     if (txBytes > targetBytes || tx.length > maxRows) {
       // Too big for any frame: send what is queued, then the transaction in marked pieces.
       yield* flushFrame();
-      for (let i = 0; i < tx.length; ) {
+      for (let i = 0; i < tx.length;) {
         const piece: Change[] = [];
         let bytes = 0;
         while (i < tx.length && piece.length < maxRows) {
@@ -74,7 +78,8 @@ export function* chunkChanges(changes: Iterable<Change>, options: ChunkOptions =
         yield* emit({ type: "changes", cursor, partial: !last, changes: piece });
       }
     } else {
-      if (frameBytes + txBytes > targetBytes || frame.length + tx.length > maxRows) yield* flushFrame();
+      if (frameBytes + txBytes > targetBytes || frame.length + tx.length > maxRows)
+        yield* flushFrame();
       frame.push(...tx);
       frameBytes += txBytes;
       cursor = version;
@@ -122,7 +127,12 @@ export class TransactionAssembler {
     }
     for (const c of frame.changes) this.parts.push(c);
     if (frame.partial) return null;
-    const whole: ChangesFrame = { type: "changes", cursor: frame.cursor, partial: false, changes: this.parts };
+    const whole: ChangesFrame = {
+      type: "changes",
+      cursor: frame.cursor,
+      partial: false,
+      changes: this.parts,
+    };
     this.parts = [];
     return whole;
   }

@@ -14,8 +14,16 @@ const decodeOk = (bytes: Uint8Array): Frame => {
   return r.frame;
 };
 /** Compares with binary fields as plain arrays (Node decodes bin as Buffer). */
-const plain = (v: unknown): unknown => JSON.parse(JSON.stringify(v, (_k, x) =>
-  typeof x === "bigint" ? `${x}n` : x instanceof Uint8Array || x?.type === "Buffer" ? Array.from(x instanceof Uint8Array ? x : x.data) : x));
+const plain = (v: unknown): unknown =>
+  JSON.parse(
+    JSON.stringify(v, (_k, x) =>
+      typeof x === "bigint"
+        ? `${x}n`
+        : x instanceof Uint8Array || x?.type === "Buffer"
+          ? Array.from(x instanceof Uint8Array ? x : x.data)
+          : x,
+    ),
+  );
 
 describe("frame codec", () => {
   for (const [name, frame] of Object.entries(SAMPLE_FRAMES)) {
@@ -35,7 +43,12 @@ describe("frame codec", () => {
   });
 
   it("writes each site id and table name once per frame", () => {
-    const many: ChangesFrame = { type: "changes", cursor: 1, partial: false, changes: Array.from({ length: 50 }, (_, i) => change(1, { seq: i })) };
+    const many: ChangesFrame = {
+      type: "changes",
+      cursor: 1,
+      partial: false,
+      changes: Array.from({ length: 50 }, (_, i) => change(1, { seq: i })),
+    };
     const bytes = encodeFrame(many);
     const siteHex = hex(SITE_A);
     expect(hex(bytes).split(siteHex)).toHaveLength(2);
@@ -43,7 +56,9 @@ describe("frame codec", () => {
   });
 
   it("matches the golden vectors checked into test/vectors.json", () => {
-    const vectors = JSON.parse(fs.readFileSync(new URL("../test/vectors.json", import.meta.url), "utf8")) as Record<string, string>;
+    const vectors = JSON.parse(
+      fs.readFileSync(new URL("../test/vectors.json", import.meta.url), "utf8"),
+    ) as Record<string, string>;
     expect(Object.keys(vectors).sort()).toEqual(Object.keys(SAMPLE_FRAMES).sort());
     for (const [name, frame] of Object.entries(SAMPLE_FRAMES)) {
       expect(hex(encodeFrame(frame)), name).toBe(vectors[name]);
@@ -58,7 +73,8 @@ describe("frame validation", () => {
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.error.code).toBe(code);
   };
-  const mangle = (frame: ChangesFrame, over: Partial<Change>) => encodeFrame({ ...frame, changes: [{ ...frame.changes[0]!, ...over }] });
+  const mangle = (frame: ChangesFrame, over: Partial<Change>) =>
+    encodeFrame({ ...frame, changes: [{ ...frame.changes[0]!, ...over }] });
 
   it("refuses unknown tables and columns, and the primary key as a column", () => {
     const f = SAMPLE_FRAMES.partial as ChangesFrame;
@@ -79,10 +95,20 @@ describe("frame validation", () => {
   });
 
   it("refuses frames over the byte limit and batches over the change limit", () => {
-    const big: ChangesFrame = { type: "changes", cursor: 1, partial: false, changes: Array.from({ length: 30 }, (_, i) => change(1, { seq: i })) };
+    const big: ChangesFrame = {
+      type: "changes",
+      cursor: 1,
+      partial: false,
+      changes: Array.from({ length: 30 }, (_, i) => change(1, { seq: i })),
+    };
     const bytes = encodeFrame(big);
-    expect(decodeFrame(bytes, { ...DEFAULT_LIMITS, maxFrameBytes: bytes.length - 1 })).toMatchObject({ ok: false, error: { code: ErrorCode.FrameTooLarge } });
-    expect(decodeFrame(bytes, { ...DEFAULT_LIMITS, maxChangesPerFrame: 29 })).toMatchObject({ ok: false, error: { code: ErrorCode.FrameTooLarge } });
+    expect(
+      decodeFrame(bytes, { ...DEFAULT_LIMITS, maxFrameBytes: bytes.length - 1 }),
+    ).toMatchObject({ ok: false, error: { code: ErrorCode.FrameTooLarge } });
+    expect(decodeFrame(bytes, { ...DEFAULT_LIMITS, maxChangesPerFrame: 29 })).toMatchObject({
+      ok: false,
+      error: { code: ErrorCode.FrameTooLarge },
+    });
     expect(decodeFrame(bytes, { ...DEFAULT_LIMITS, maxChangesPerFrame: 30 }).ok).toBe(true);
   });
 
@@ -102,7 +128,10 @@ describe("frame validation", () => {
     fc.assert(
       fc.property(
         fc.constantFrom(...originals),
-        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }),
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), {
+          minLength: 1,
+          maxLength: 4,
+        }),
         fc.option(fc.nat(), { nil: undefined }),
         (original, edits, cut) => {
           const bytes = Uint8Array.from(original);

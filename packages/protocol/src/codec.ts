@@ -20,7 +20,8 @@ addExtension({
     return bytes;
   },
   unpack(bytes: Uint8Array) {
-    if (bytes.length !== 8) throw new ProtocolError(ErrorCode.MalformedFrame, "REAL ext must hold 8 bytes");
+    if (bytes.length !== 8)
+      throw new ProtocolError(ErrorCode.MalformedFrame, "REAL ext must hold 8 bytes");
     return new WireReal(new DataView(bytes.buffer, bytes.byteOffset, 8).getFloat64(0));
   },
 });
@@ -79,7 +80,13 @@ export function encodeFrame(frame: Frame): Uint8Array {
   const head = [PROTOCOL_VERSION, frame.type];
   switch (frame.type) {
     case "hello":
-      return packr.pack([...head, frame.schemaVersion, frame.siteId, wireInt(frame.serverVersion), frame.token]);
+      return packr.pack([
+        ...head,
+        frame.schemaVersion,
+        frame.siteId,
+        wireInt(frame.serverVersion),
+        frame.token,
+      ]);
     case "welcome":
       return packr.pack([
         ...head,
@@ -89,7 +96,12 @@ export function encodeFrame(frame: Frame): Uint8Array {
         wireInt(frame.serverVersion),
       ]);
     case "changes":
-      return packr.pack([...head, wireInt(frame.cursor), frame.partial, ...encodeChanges(frame.changes)]);
+      return packr.pack([
+        ...head,
+        wireInt(frame.cursor),
+        frame.partial,
+        ...encodeChanges(frame.changes),
+      ]);
     case "ack":
       return packr.pack([...head, wireInt(frame.cursor)]);
     case "error":
@@ -105,7 +117,8 @@ const fail = (message: string, code: ErrorCode = ErrorCode.MalformedFrame): neve
 
 function version(v: unknown, what: string): number {
   const n = typeof v === "bigint" && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
-  if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0) fail(`${what} must be a non-negative integer`);
+  if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0)
+    fail(`${what} must be a non-negative integer`);
   return n as number;
 }
 
@@ -137,7 +150,10 @@ function decodeChanges(fields: unknown[], limits: Limits): Change[] {
     return fail("changes need site, table and row arrays");
   }
   if (rawRows.length > limits.maxChangesPerFrame) {
-    fail(`${rawRows.length} changes in one frame (limit ${limits.maxChangesPerFrame})`, ErrorCode.FrameTooLarge);
+    fail(
+      `${rawRows.length} changes in one frame (limit ${limits.maxChangesPerFrame})`,
+      ErrorCode.FrameTooLarge,
+    );
   }
   const sites = rawSites.map((s) => bytes(s, "site id", SITE_ID_BYTES));
   const tables = rawTables.map((t) => {
@@ -153,7 +169,8 @@ function decodeChanges(fields: unknown[], limits: Limits): Change[] {
     if (table === undefined) return fail("change refers to a missing table index");
     if (siteId === undefined) return fail("change refers to a missing site index");
     const column = str(cid, "cid", 128);
-    if (!isKnownColumn(table, column)) fail(`unknown column "${column}" of "${table}"`, ErrorCode.UnknownTableOrColumn);
+    if (!isKnownColumn(table, column))
+      fail(`unknown column "${column}" of "${table}"`, ErrorCode.UnknownTableOrColumn);
     return {
       table,
       pk: bytes(pk, "pk"),
@@ -169,10 +186,14 @@ function decodeChanges(fields: unknown[], limits: Limits): Change[] {
 }
 
 function decodeFields(raw: unknown, limits: Limits): Frame {
-  if (!Array.isArray(raw) || raw.length < 2) return fail("a frame is an array [version, type, ...]");
+  if (!Array.isArray(raw) || raw.length < 2)
+    return fail("a frame is an array [version, type, ...]");
   const [protocolVersion, type, ...f] = raw as unknown[];
   if (protocolVersion !== PROTOCOL_VERSION) {
-    fail(`protocol version ${String(protocolVersion)} is not supported (this side speaks ${PROTOCOL_VERSION})`, ErrorCode.ProtocolVersion);
+    fail(
+      `protocol version ${String(protocolVersion)} is not supported (this side speaks ${PROTOCOL_VERSION})`,
+      ErrorCode.ProtocolVersion,
+    );
   }
   const arity = (n: number) => {
     if (f.length !== n) fail(`a ${String(type)} frame has ${n} fields, got ${f.length}`);
@@ -199,7 +220,12 @@ function decodeFields(raw: unknown, limits: Limits): Frame {
     case "changes": {
       arity(5);
       if (typeof f[1] !== "boolean") fail("partial must be a boolean");
-      return { type, cursor: version(f[0], "cursor"), partial: f[1] as boolean, changes: decodeChanges(f.slice(2), limits) };
+      return {
+        type,
+        cursor: version(f[0], "cursor"),
+        partial: f[1] as boolean,
+        changes: decodeChanges(f.slice(2), limits),
+      };
     }
     case "ack":
       arity(1);
@@ -224,7 +250,10 @@ export function decodeFrame(data: Uint8Array, limits: Limits = DEFAULT_LIMITS): 
   if (data.byteLength > limits.maxFrameBytes) {
     return {
       ok: false,
-      error: new ProtocolError(ErrorCode.FrameTooLarge, `frame of ${data.byteLength} bytes exceeds ${limits.maxFrameBytes}`),
+      error: new ProtocolError(
+        ErrorCode.FrameTooLarge,
+        `frame of ${data.byteLength} bytes exceeds ${limits.maxFrameBytes}`,
+      ),
     };
   }
   try {
@@ -237,6 +266,12 @@ export function decodeFrame(data: Uint8Array, limits: Limits = DEFAULT_LIMITS): 
     return { ok: true, frame: decodeFields(values[0], limits) };
   } catch (err) {
     if (err instanceof ProtocolError) return { ok: false, error: err };
-    return { ok: false, error: new ProtocolError(ErrorCode.MalformedFrame, `undecodable frame: ${(err as Error).message}`) };
+    return {
+      ok: false,
+      error: new ProtocolError(
+        ErrorCode.MalformedFrame,
+        `undecodable frame: ${(err as Error).message}`,
+      ),
+    };
   }
 }

@@ -23,7 +23,13 @@ export function change(dbVersion: number, over: Partial<Change> = {}): Change {
 /** One frame of every type, with every kind of value: the golden vectors encode these. */
 export const SAMPLE_FRAMES: Record<string, Frame> = {
   hello: { type: "hello", schemaVersion: 1, siteId: SITE_A, serverVersion: 42, token: "t0ken" },
-  welcome: { type: "welcome", schemaVersion: 1, siteId: SITE_B, clientVersion: 7, serverVersion: 5_000_000_000 },
+  welcome: {
+    type: "welcome",
+    schemaVersion: 1,
+    siteId: SITE_B,
+    clientVersion: 7,
+    serverVersion: 5_000_000_000,
+  },
   changes: {
     type: "changes",
     cursor: 9,
@@ -40,5 +46,10 @@ export const SAMPLE_FRAMES: Record<string, Frame> = {
   },
   partial: { type: "changes", cursor: 3, partial: true, changes: [change(4)] },
   ack: { type: "ack", cursor: 12 },
-  error: { type: "error", code: ErrorCode.SchemaMismatch, message: "schema 2 expected", fatal: true },
+  error: {
+    type: "error",
+    code: ErrorCode.SchemaMismatch,
+    message: "schema 2 expected",
+    fatal: true,
+  },
 };

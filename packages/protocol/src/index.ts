@@ -5,5 +5,10 @@ export * from "./errors.js";
 export * from "./limits.js";
 export type * from "./frames.js";
 export { encodeFrame, decodeFrame, REAL_EXT_TYPE, type DecodeResult } from "./codec.js";
-export { chunkChanges, estimateChangeBytes, TransactionAssembler, type ChunkOptions } from "./chunk.js";
+export {
+  chunkChanges,
+  estimateChangeBytes,
+  TransactionAssembler,
+  type ChunkOptions,
+} from "./chunk.js";
 export * from "./changes-sql.js";

@@ -2,7 +2,12 @@ import Database from "better-sqlite3";
 import crypto from "node:crypto";
 import { promisify } from "node:util";
 
-const scrypt = promisify(crypto.scrypt) as (pw: string, salt: Buffer, len: number, opts: crypto.ScryptOptions) => Promise<Buffer>;
+const scrypt = promisify(crypto.scrypt) as (
+  pw: string,
+  salt: Buffer,
+  len: number,
+  opts: crypto.ScryptOptions,
+) => Promise<Buffer>;
 const SCRYPT = { N: 16384, r: 8, p: 1, keylen: 32 };
 
 /** Why an account request was refused; the HTTP layer maps each to a status. */
@@ -28,7 +33,11 @@ const USERNAME = /^[a-zA-Z0-9_.-]{3,64}$/;
 
 async function hashPassword(password: string): Promise<string> {
   const salt = crypto.randomBytes(16);
-  const hash = await scrypt(password, salt, SCRYPT.keylen, { N: SCRYPT.N, r: SCRYPT.r, p: SCRYPT.p });
+  const hash = await scrypt(password, salt, SCRYPT.keylen, {
+    N: SCRYPT.N,
+    r: SCRYPT.r,
+    p: SCRYPT.p,
+  });
   return `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$${salt.toString("base64")}$${hash.toString("base64")}`;
 }
 
@@ -36,7 +45,11 @@ async function verifyPassword(password: string, stored: string): Promise<boolean
   const [kind, n, r, p, salt, hash] = stored.split("$");
   if (kind !== "scrypt" || !salt || !hash) return false;
   const expected = Buffer.from(hash, "base64");
-  const actual = await scrypt(password, Buffer.from(salt, "base64"), expected.length, { N: Number(n), r: Number(r), p: Number(p) });
+  const actual = await scrypt(password, Buffer.from(salt, "base64"), expected.length, {
+    N: Number(n),
+    r: Number(r),
+    p: Number(p),
+  });
   return crypto.timingSafeEqual(actual, expected);
 }
 
@@ -85,7 +98,10 @@ export class AccountStore {
   static validate(body: unknown): { username: string; password: string } {
     const { username, password } = (body ?? {}) as Record<string, unknown>;
     if (typeof username !== "string" || !USERNAME.test(username)) {
-      throw new AccountFailure(AccountError.InvalidInput, "username must be 3-64 letters, digits, '.', '_' or '-'");
+      throw new AccountFailure(
+        AccountError.InvalidInput,
+        "username must be 3-64 letters, digits, '.', '_' or '-'",
+      );
     }
     if (typeof password !== "string" || password.length < 8 || password.length > 1024) {
       throw new AccountFailure(AccountError.InvalidInput, "password must be 8-1024 characters");
@@ -97,7 +113,9 @@ export class AccountStore {
     const id = crypto.randomBytes(16).toString("hex");
     const hash = await hashPassword(password);
     try {
-      this.db.prepare("INSERT INTO users (id, username, password_hash, created_at) VALUES (?, ?, ?, ?)").run(id, username, hash, Date.now());
+      this.db
+        .prepare("INSERT INTO users (id, username, password_hash, created_at) VALUES (?, ?, ?, ?)")
+        .run(id, username, hash, Date.now());
     } catch (err) {
       if ((err as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE") {
         throw new AccountFailure(AccountError.UsernameTaken, "that username is taken");
@@ -111,12 +129,21 @@ export class AccountStore {
   async login(username: string, password: string, clientKey: string): Promise<string> {
     const key = `${username.toLowerCase()}|${clientKey}`;
     const wait = this.limiter.blockedFor(key);
-    if (wait > 0) throw new AccountFailure(AccountError.TooManyAttempts, `too many failed sign-ins; try again in ${wait} s`, wait);
-    const row = this.db.prepare("SELECT id, password_hash FROM users WHERE username = ?").get(username) as
-      | { id: string; password_hash: string }
-      | undefined;
+    if (wait > 0)
+      throw new AccountFailure(
+        AccountError.TooManyAttempts,
+        `too many failed sign-ins; try again in ${wait} s`,
+        wait,
+      );
+    const row = this.db
+      .prepare("SELECT id, password_hash FROM users WHERE username = ?")
+      .get(username) as { id: string; password_hash: string } | undefined;
     // Hash even for unknown users so timing does not reveal which usernames exist.
-    const ok = await verifyPassword(password, row?.password_hash ?? "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+    const ok = await verifyPassword(
+      password,
+      row?.password_hash ??
+        "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+    );
     if (!row || !ok) {
       this.limiter.fail(key);
       throw new AccountFailure(AccountError.BadCredentials, "wrong username or password");

@@ -4,7 +4,11 @@ import { RawClient, account, testServer } from "./testing/harness.test-helpers.j
 describe("accounts API and server endpoints", () => {
   let server: Awaited<ReturnType<typeof testServer>>;
   const post = (path: string, body: unknown) =>
-    fetch(`${server.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    fetch(`${server.url}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
 
   beforeEach(async () => {
     server = await testServer();
@@ -27,28 +31,44 @@ describe("accounts API and server endpoints", () => {
 
   it("refuses a taken username, bad input and wrong passwords with clear errors", async () => {
     await account(server, "alice");
-    expect((await post("/api/signup", { username: "ALICE", password: "another one" })).status).toBe(409);
+    expect((await post("/api/signup", { username: "ALICE", password: "another one" })).status).toBe(
+      409,
+    );
     const bad = await post("/api/signup", { username: "a", password: "x" });
     expect(bad.status).toBe(400);
-    expect(await bad.json()).toMatchObject({ error: "invalid_input", message: expect.stringMatching(/username/) });
+    expect(await bad.json()).toMatchObject({
+      error: "invalid_input",
+      message: expect.stringMatching(/username/),
+    });
     const notJson = await fetch(`${server.url}/api/login`, { method: "POST", body: "{" });
     expect(notJson.status).toBe(400);
     const wrong = await post("/api/login", { username: "alice", password: "not the password" });
     expect(wrong.status).toBe(401);
-    expect(await wrong.json()).toEqual({ error: "bad_credentials", message: "wrong username or password" });
-    expect((await post("/api/login", { username: "nobody", password: "whatever1" })).status).toBe(401);
+    expect(await wrong.json()).toEqual({
+      error: "bad_credentials",
+      message: "wrong username or password",
+    });
+    expect((await post("/api/login", { username: "nobody", password: "whatever1" })).status).toBe(
+      401,
+    );
   });
 
   it("rate-limits failed sign-ins, even with the right password afterwards", async () => {
     await account(server, "alice");
-    for (let i = 0; i < 5; i++) expect((await post("/api/login", { username: "alice", password: "wrong-password" })).status).toBe(401);
+    for (let i = 0; i < 5; i++)
+      expect(
+        (await post("/api/login", { username: "alice", password: "wrong-password" })).status,
+      ).toBe(401);
     const blocked = await post("/api/login", { username: "alice", password: "correct horse" });
     expect(blocked.status).toBe(429);
     expect(Number(blocked.headers.get("retry-after"))).toBeGreaterThan(0);
   });
 
   it("answers /healthz and /metrics, and 404 with JSON elsewhere", async () => {
-    expect(await (await fetch(`${server.url}/healthz`)).json()).toEqual({ ok: true, connections: 0 });
+    expect(await (await fetch(`${server.url}/healthz`)).json()).toEqual({
+      ok: true,
+      connections: 0,
+    });
     const { token } = await account(server, "alice");
     const c = await RawClient.sync(server, token, new Uint8Array(16).fill(1));
     const metrics = await (await fetch(`${server.url}/metrics`)).text();

@@ -11,8 +11,17 @@ const STATUS: Record<string, number> = {
   [AccountError.TooManyAttempts]: 429,
 };
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store", ...headers });
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  res.writeHead(status, {
+    "content-type": "application/json",
+    "cache-control": "no-store",
+    ...headers,
+  });
   res.end(JSON.stringify(body));
 }
 
@@ -21,7 +30,8 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY) throw new AccountFailure(AccountError.InvalidInput, "request body too large");
+    if (size > MAX_BODY)
+      throw new AccountFailure(AccountError.InvalidInput, "request body too large");
     chunks.push(chunk as Buffer);
   }
   try {
@@ -45,12 +55,20 @@ export function createAccountsApi(accounts: AccountStore, tokens: TokenService, 
         pathname === "/api/signup"
           ? await accounts.signup(username, password)
           : await accounts.login(username, password, req.socket.remoteAddress ?? "unknown");
-      log.info({ userId, action: pathname.slice(5) }, pathname === "/api/signup" ? "account created" : "signed in");
-      sendJson(res, pathname === "/api/signup" ? 201 : 200, { token: await tokens.sign(userId), userId });
+      log.info(
+        { userId, action: pathname.slice(5) },
+        pathname === "/api/signup" ? "account created" : "signed in",
+      );
+      sendJson(res, pathname === "/api/signup" ? 201 : 200, {
+        token: await tokens.sign(userId),
+        userId,
+      });
     } catch (err) {
       if (!(err instanceof AccountFailure)) throw err;
       log.info({ code: err.code, action: pathname.slice(5) }, "account request refused");
-      const headers: Record<string, string> = err.retryAfterSeconds ? { "retry-after": String(err.retryAfterSeconds) } : {};
+      const headers: Record<string, string> = err.retryAfterSeconds
+        ? { "retry-after": String(err.retryAfterSeconds) }
+        : {};
       sendJson(res, STATUS[err.code] ?? 400, { error: err.code, message: err.message }, headers);
     }
     return true;

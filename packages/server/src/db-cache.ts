@@ -50,7 +50,10 @@ export class DbCache {
       const started = performance.now();
       hub = new UserHub(userId, new UserDatabase(this.pathFor(userId)));
       this.hubs.set(userId, hub);
-      this.options.log.debug({ userId, ms: Math.round(performance.now() - started) }, "opened user database");
+      this.options.log.debug(
+        { userId, ms: Math.round(performance.now() - started) },
+        "opened user database",
+      );
       this.evictOverLimit();
     }
     hub.lastUsed = Date.now();
@@ -59,7 +62,9 @@ export class DbCache {
 
   private evictOverLimit(): void {
     if (this.hubs.size <= this.options.maxOpen) return;
-    const idle = [...this.hubs.values()].filter((h) => h.members.size === 0).sort((a, b) => a.lastUsed - b.lastUsed);
+    const idle = [...this.hubs.values()]
+      .filter((h) => h.members.size === 0)
+      .sort((a, b) => a.lastUsed - b.lastUsed);
     for (const hub of idle.slice(0, this.hubs.size - this.options.maxOpen)) this.closeHub(hub);
   }
 

@@ -6,13 +6,44 @@ export function createMetrics() {
   collectDefaultMetrics({ register: registry, prefix: "notesync_" });
   const m = {
     registry,
-    connections: new Gauge({ name: "notesync_connections", help: "Open sync WebSocket connections", registers: [registry] }),
-    openDatabases: new Gauge({ name: "notesync_open_databases", help: "User databases open", registers: [registry] }),
-    framesIn: new Counter({ name: "notesync_frames_in_total", help: "Frames received", labelNames: ["type"], registers: [registry] }),
-    framesOut: new Counter({ name: "notesync_frames_out_total", help: "Frames sent", labelNames: ["type"], registers: [registry] }),
-    changesIn: new Counter({ name: "notesync_changes_in_total", help: "Changes received from clients", registers: [registry] }),
-    changesOut: new Counter({ name: "notesync_changes_out_total", help: "Changes sent to clients", registers: [registry] }),
-    rejected: new Counter({ name: "notesync_rejected_frames_total", help: "Frames refused with an error", labelNames: ["code"], registers: [registry] }),
+    connections: new Gauge({
+      name: "notesync_connections",
+      help: "Open sync WebSocket connections",
+      registers: [registry],
+    }),
+    openDatabases: new Gauge({
+      name: "notesync_open_databases",
+      help: "User databases open",
+      registers: [registry],
+    }),
+    framesIn: new Counter({
+      name: "notesync_frames_in_total",
+      help: "Frames received",
+      labelNames: ["type"],
+      registers: [registry],
+    }),
+    framesOut: new Counter({
+      name: "notesync_frames_out_total",
+      help: "Frames sent",
+      labelNames: ["type"],
+      registers: [registry],
+    }),
+    changesIn: new Counter({
+      name: "notesync_changes_in_total",
+      help: "Changes received from clients",
+      registers: [registry],
+    }),
+    changesOut: new Counter({
+      name: "notesync_changes_out_total",
+      help: "Changes sent to clients",
+      registers: [registry],
+    }),
+    rejected: new Counter({
+      name: "notesync_rejected_frames_total",
+      help: "Frames refused with an error",
+      labelNames: ["code"],
+      registers: [registry],
+    }),
     applySeconds: new Histogram({
       name: "notesync_apply_seconds",
       help: "Time to apply one batch of client changes",

@@ -17,10 +17,14 @@ interface Child {
 }
 
 async function startCli(dataDir: string): Promise<Child> {
-  const proc = spawn(process.execPath, [cli, "--port", "0", "--data-dir", dataDir, "--log-level", "warn"], {
-    env: { ...process.env, NOTESYNC_SECRET: "process-test-secret-0123456789" },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const proc = spawn(
+    process.execPath,
+    [cli, "--port", "0", "--data-dir", dataDir, "--log-level", "warn"],
+    {
+      env: { ...process.env, NOTESYNC_SECRET: "process-test-secret-0123456789" },
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
   const exited = new Promise<number | null>((resolve) => proc.on("exit", (code) => resolve(code)));
   const url = await new Promise<string>((resolve, reject) => {
     let out = "";
@@ -39,7 +43,10 @@ const children: ChildProcess[] = [];
 afterEach(() => children.splice(0).forEach((p) => p.kill("SIGKILL")));
 
 async function signup(server: RunningServer): Promise<{ token: string; userId: string }> {
-  const res = await fetch(`${server.url}/api/signup`, { method: "POST", body: JSON.stringify({ username: "alice", password: "correct horse" }) });
+  const res = await fetch(`${server.url}/api/signup`, {
+    method: "POST",
+    body: JSON.stringify({ username: "alice", password: "correct horse" }),
+  });
   return (await res.json()) as { token: string; userId: string };
 }
 
@@ -61,7 +68,9 @@ describe("the server process", () => {
     await first.exited;
 
     const count = () => {
-      const db = new Database(path.join(dataDir, "users", `${alice.userId}.db`), { readonly: true });
+      const db = new Database(path.join(dataDir, "users", `${alice.userId}.db`), {
+        readonly: true,
+      });
       const n = db.prepare("SELECT count(*) FROM notes").pluck().get() as number;
       db.close();
       return n;
@@ -71,7 +80,13 @@ describe("the server process", () => {
     const second = await startCli(dataDir);
     children.push(second.proc);
     const again = await RawClient.connect(second.server);
-    again.send({ type: "hello", schemaVersion: SCHEMA_VERSION, siteId: phone.siteId, serverVersion: 0, token: alice.token });
+    again.send({
+      type: "hello",
+      schemaVersion: SCHEMA_VERSION,
+      siteId: phone.siteId,
+      serverVersion: 0,
+      token: alice.token,
+    });
     const welcome = await again.next("welcome");
     // The client resends whatever the server has not recorded as applied.
     const missing = phone.readChanges(welcome.clientVersion, new Uint8Array(16), 1e6).changes;

@@ -49,7 +49,8 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-const defaultWebRoot = () => path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../web/dist");
+const defaultWebRoot = () =>
+  path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../web/dist");
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const log = options.logger ?? pino({ level: options.logLevel ?? "info" });
@@ -57,7 +58,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const dataDir = path.resolve(options.dataDir);
   fs.mkdirSync(dataDir, { recursive: true });
   const metrics = createMetrics();
-  const tokens = new TokenService(TokenService.loadSecret(dataDir, options.secret), options.tokenTtlSeconds ?? 30 * 24 * 3600);
+  const tokens = new TokenService(
+    TokenService.loadSecret(dataDir, options.secret),
+    options.tokenTtlSeconds ?? 30 * 24 * 3600,
+  );
   const accounts = new AccountStore(path.join(dataDir, "accounts.db"));
   const dbs = new DbCache({
     dir: path.join(dataDir, "users"),
@@ -76,7 +80,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     limits,
     metrics,
     log,
-    targetFrameBytes: Math.min(options.targetFrameBytes ?? DEFAULT_TARGET_FRAME_BYTES, limits.maxFrameBytes),
+    targetFrameBytes: Math.min(
+      options.targetFrameBytes ?? DEFAULT_TARGET_FRAME_BYTES,
+      limits.maxFrameBytes,
+    ),
     pageRows: 5_000,
     highWaterBytes: options.highWaterBytes ?? 1024 * 1024,
   };
@@ -84,7 +91,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const server = http.createServer((req, res) => {
     const pathname = new URL(req.url ?? "/", "http://x").pathname;
     void (async () => {
-      if (pathname === "/healthz") return sendJson(res, 200, { ok: true, connections: sessions.size });
+      if (pathname === "/healthz")
+        return sendJson(res, 200, { ok: true, connections: sessions.size });
       if (pathname === "/metrics") {
         metrics.openDatabases.set(dbs.openCount);
         res.writeHead(200, { "content-type": metrics.registry.contentType });
@@ -95,7 +103,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       sendJson(res, 404, { error: "not_found", message: `nothing at ${pathname}` });
     })().catch((err: unknown) => {
       log.error({ err, path: pathname }, "request failed");
-      if (!res.headersSent) sendJson(res, 500, { error: "internal", message: "internal server error" });
+      if (!res.headersSent)
+        sendJson(res, 500, { error: "internal", message: "internal server error" });
       else res.destroy();
     });
   });

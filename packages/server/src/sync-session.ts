@@ -79,14 +79,19 @@ export class SyncSession implements HubMember {
 
   private async receive(bytes: Buffer, isBinary: boolean): Promise<void> {
     if (this.state === "closed") return;
-    if (!isBinary) return this.refuse(new ProtocolError(ErrorCode.MalformedFrame, "frames are binary msgpack"), true);
+    if (!isBinary)
+      return this.refuse(
+        new ProtocolError(ErrorCode.MalformedFrame, "frames are binary msgpack"),
+        true,
+      );
     const decoded = decodeFrame(bytes, this.deps.limits);
     if (!decoded.ok) return this.refuse(decoded.error, true);
     const frame = decoded.frame as ClientFrame;
     this.deps.metrics.framesIn.inc({ type: frame.type });
     try {
       if (this.state === "awaiting-hello") {
-        if (frame.type !== "hello") throw new ProtocolError(ErrorCode.UnexpectedFrame, `expected hello, got ${frame.type}`);
+        if (frame.type !== "hello")
+          throw new ProtocolError(ErrorCode.UnexpectedFrame, `expected hello, got ${frame.type}`);
         return await this.onHello(frame);
       }
       switch (frame.type) {
@@ -99,13 +104,22 @@ export class SyncSession implements HubMember {
           if (frame.fatal) this.ws.close(1000);
           return;
         default:
-          throw new ProtocolError(ErrorCode.UnexpectedFrame, `unexpected ${frame.type} after hello`);
+          throw new ProtocolError(
+            ErrorCode.UnexpectedFrame,
+            `unexpected ${frame.type} after hello`,
+          );
       }
     } catch (err) {
       if (err instanceof ProtocolError) return this.refuse(err, true);
       if (err instanceof StorageError) {
         this.log.error({ err, userId: this.hub?.userId }, "user database failed");
-        return this.refuse(new ProtocolError(ErrorCode.StorageFailed, "your database on the server could not be read or written"), true);
+        return this.refuse(
+          new ProtocolError(
+            ErrorCode.StorageFailed,
+            "your database on the server could not be read or written",
+          ),
+          true,
+        );
       }
       this.log.error({ err }, "sync session failed");
       return this.refuse(new ProtocolError(ErrorCode.Internal, "internal server error"), true);
@@ -118,17 +132,29 @@ export class SyncSession implements HubMember {
     try {
       userId = await this.deps.tokens.verify(hello.token);
     } catch (err) {
-      throw new ProtocolError(ErrorCode.Unauthorized, `invalid session token: ${(err as Error).message}`);
+      throw new ProtocolError(
+        ErrorCode.Unauthorized,
+        `invalid session token: ${(err as Error).message}`,
+      );
     }
     if (hello.schemaVersion !== SCHEMA_VERSION) {
-      const older = hello.schemaVersion < SCHEMA_VERSION ? "reload the app to upgrade it" : "the server must be upgraded";
-      throw new ProtocolError(ErrorCode.SchemaMismatch, `client schema ${hello.schemaVersion}, server schema ${SCHEMA_VERSION}: ${older}`);
+      const older =
+        hello.schemaVersion < SCHEMA_VERSION
+          ? "reload the app to upgrade it"
+          : "the server must be upgraded";
+      throw new ProtocolError(
+        ErrorCode.SchemaMismatch,
+        `client schema ${hello.schemaVersion}, server schema ${SCHEMA_VERSION}: ${older}`,
+      );
     }
     if (this.state !== "authenticating") return; // closed while verifying
     const hub = this.deps.dbs.open(userId);
     this.hub = hub;
     this.hello = hello;
-    this.log = this.log.child({ userId, site: Buffer.from(hello.siteId).toString("hex").slice(0, 8) });
+    this.log = this.log.child({
+      userId,
+      site: Buffer.from(hello.siteId).toString("hex").slice(0, 8),
+    });
     const head = hub.db.dbVersion();
     // A cursor beyond our head means this database was replaced (restored from a backup): start over.
     this.serverVersion = hello.serverVersion <= head ? hello.serverVersion : 0;
@@ -154,14 +180,22 @@ export class SyncSession implements HubMember {
       const { before, after } = hub.db.applyFromClient(this.siteId, whole.changes, whole.cursor);
       end();
       this.deps.metrics.changesIn.inc(whole.changes.length);
-      this.log.debug({ changes: whole.changes.length, clientVersion: whole.cursor, before, after }, "applied client changes");
+      this.log.debug(
+        { changes: whole.changes.length, clientVersion: whole.cursor, before, after },
+        "applied client changes",
+      );
       if (after > before) hub.scheduleFlush();
     }
     this.send({ type: "ack", cursor: whole.cursor });
   }
 
   offerLive(changes: readonly Change[], fromVersion: number, toVersion: number): boolean {
-    if (!this.live || this.serverVersion !== fromVersion || this.unsentBytes > this.deps.highWaterBytes) return false;
+    if (
+      !this.live ||
+      this.serverVersion !== fromVersion ||
+      this.unsentBytes > this.deps.highWaterBytes
+    )
+      return false;
     const mine = this.siteId;
     const theirs = changes.filter((c) => !sameBytes(c.siteId, mine));
     this.serverVersion = toVersion;
@@ -176,7 +210,10 @@ export class SyncSession implements HubMember {
     this.pumpLoop()
       .catch((err: unknown) => {
         this.log.error({ err }, "catch-up failed");
-        this.refuse(new ProtocolError(ErrorCode.StorageFailed, "reading your changes on the server failed"), true);
+        this.refuse(
+          new ProtocolError(ErrorCode.StorageFailed, "reading your changes on the server failed"),
+          true,
+        );
       })
       .finally(() => {
         this.pumping = false;
@@ -210,7 +247,10 @@ export class SyncSession implements HubMember {
   }
 
   private sendChanges(changes: readonly Change[], cursor: number): void {
-    for (const frame of chunkChanges(changes, { targetFrameBytes: this.deps.targetFrameBytes, finalCursor: cursor })) {
+    for (const frame of chunkChanges(changes, {
+      targetFrameBytes: this.deps.targetFrameBytes,
+      finalCursor: cursor,
+    })) {
       this.send(frame);
     }
     this.deps.metrics.changesOut.inc(changes.length);
@@ -244,7 +284,12 @@ export class SyncSession implements HubMember {
   /** Server shutdown: tell the client, then close with 1001 (going away). */
   goAway(): void {
     if (this.state === "closed") return;
-    this.send({ type: "error", code: ErrorCode.GoingAway, message: "server is shutting down", fatal: true });
+    this.send({
+      type: "error",
+      code: ErrorCode.GoingAway,
+      message: "server is shutting down",
+      fatal: true,
+    });
     this.state = "closed";
     this.ws.close(1001, "going away");
   }

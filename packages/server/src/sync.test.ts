@@ -5,19 +5,31 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { UserDatabase } from "./user-db.js";
-import { RawClient, account, clientDb, tempDir, testServer } from "./testing/harness.test-helpers.js";
+import {
+  RawClient,
+  account,
+  clientDb,
+  tempDir,
+  testServer,
+} from "./testing/harness.test-helpers.js";
 
 const ANY_SITE = new Uint8Array(16);
-const changesOf = (db: UserDatabase, after = 0) => db.readChanges(after, ANY_SITE, 1_000_000).changes;
+const changesOf = (db: UserDatabase, after = 0) =>
+  db.readChanges(after, ANY_SITE, 1_000_000).changes;
 const push = (c: RawClient, db: UserDatabase, after = 0): ChangesFrame => {
-  const frame: ChangesFrame = { type: "changes", cursor: db.dbVersion(), partial: false, changes: changesOf(db, after) };
+  const frame: ChangesFrame = {
+    type: "changes",
+    cursor: db.dbVersion(),
+    partial: false,
+    changes: changesOf(db, after),
+  };
   c.send(frame);
   return frame;
 };
 function titles(file: string): string[] {
   const db = new Database(file, { readonly: true });
   try {
-    return (db.prepare("SELECT title FROM notes ORDER BY title").pluck().all() as string[]);
+    return db.prepare("SELECT title FROM notes ORDER BY title").pluck().all() as string[];
   } finally {
     db.close();
   }
@@ -87,8 +99,12 @@ describe("sync server", () => {
 
     expect(m.frames.filter((f) => f.type === "changes")).toEqual([]);
     expect(a.frames.filter((f) => f.type === "changes")).toEqual([]);
-    expect(titles(path.join(server.dataDir, "users", `${alice.userId}.db`))).toEqual(["alice only"]);
-    expect(titles(path.join(server.dataDir, "users", `${mallory.userId}.db`))).toEqual(["mallory was here"]);
+    expect(titles(path.join(server.dataDir, "users", `${alice.userId}.db`))).toEqual([
+      "alice only",
+    ]);
+    expect(titles(path.join(server.dataDir, "users", `${mallory.userId}.db`))).toEqual([
+      "mallory was here",
+    ]);
   });
 
   it("sends a reconnecting client exactly what it missed, and ignores changes it resends", async () => {
@@ -129,13 +145,19 @@ describe("sync server", () => {
   it("tells a client the server's record of its pushes, so it resumes after what was applied", async () => {
     const alice = await account(server, "alice");
     const phone = track(clientDb(dir, "phone"));
-    let a = track(await RawClient.sync(server, alice.token, phone.siteId));
+    const a = track(await RawClient.sync(server, alice.token, phone.siteId));
     phone.exec("INSERT INTO notes (id, title) VALUES ('n1', 'one')");
     const sent = push(a, phone);
     await a.next("ack");
     a.close();
     const c = track(await RawClient.connect(server));
-    c.send({ type: "hello", schemaVersion: 1, siteId: phone.siteId, serverVersion: 0, token: alice.token });
+    c.send({
+      type: "hello",
+      schemaVersion: 1,
+      siteId: phone.siteId,
+      serverVersion: 0,
+      token: alice.token,
+    });
     expect((await c.next("welcome")).clientVersion).toBe(sent.cursor);
   });
 
@@ -189,10 +211,12 @@ describe("sync server", () => {
     }
     // Every transaction arrives whole in one frame.
     const frameOfVersion = new Map<number, number>();
-    frames.forEach((f, i) => f.changes.forEach((c) => {
-      expect(frameOfVersion.get(c.dbVersion) ?? i).toBe(i);
-      frameOfVersion.set(c.dbVersion, i);
-    }));
+    frames.forEach((f, i) =>
+      f.changes.forEach((c) => {
+        expect(frameOfVersion.get(c.dbVersion) ?? i).toBe(i);
+        frameOfVersion.set(c.dbVersion, i);
+      }),
+    );
     expect(frameOfVersion.size).toBeGreaterThan(1);
   });
 });
@@ -211,7 +235,12 @@ describe("bad input", () => {
     phone = clientDb(dir, "phone");
     phone.exec("INSERT INTO notes (id, title) VALUES ('n1', 'kept')");
     const c = await RawClient.sync(server, alice.token, phone.siteId);
-    c.send({ type: "changes", cursor: phone.dbVersion(), partial: false, changes: changesOf(phone) });
+    c.send({
+      type: "changes",
+      cursor: phone.dbVersion(),
+      partial: false,
+      changes: changesOf(phone),
+    });
     await c.next("ack");
     c.close();
   });
@@ -220,8 +249,14 @@ describe("bad input", () => {
     await server.close();
   });
 
-  async function refusedWith(code: string, act: (c: RawClient) => void, hello = true): Promise<void> {
-    const c = hello ? await RawClient.sync(server, alice.token, phone.siteId) : await RawClient.connect(server);
+  async function refusedWith(
+    code: string,
+    act: (c: RawClient) => void,
+    hello = true,
+  ): Promise<void> {
+    const c = hello
+      ? await RawClient.sync(server, alice.token, phone.siteId)
+      : await RawClient.connect(server);
     act(c);
     const err = await c.next("error");
     expect(err.code).toBe(code);
@@ -235,41 +270,98 @@ describe("bad input", () => {
 
   it("refuses bytes that are not a frame", () =>
     refusedWith(ErrorCode.MalformedFrame, (c) => c.sendRaw(Buffer.from([0xc1, 0xff, 0x00]))));
-  it("refuses text messages", () => refusedWith(ErrorCode.MalformedFrame, (c) => c.sendRaw("hello?")));
+  it("refuses text messages", () =>
+    refusedWith(ErrorCode.MalformedFrame, (c) => c.sendRaw("hello?")));
   it("refuses a frame over the size limit", () =>
     refusedWith(ErrorCode.FrameTooLarge, (c) => {
       phone.exec(`UPDATE notes SET body = hex(randomblob(40000)) WHERE id = 'n1'`);
-      c.send({ type: "changes", cursor: phone.dbVersion(), partial: false, changes: changesOf(phone) });
+      c.send({
+        type: "changes",
+        cursor: phone.dbVersion(),
+        partial: false,
+        changes: changesOf(phone),
+      });
     }));
   it("refuses changes before hello", () =>
-    refusedWith(ErrorCode.UnexpectedFrame, (c) => c.send({ type: "changes", cursor: 1, partial: false, changes: changesOf(phone) }), false));
+    refusedWith(
+      ErrorCode.UnexpectedFrame,
+      (c) => c.send({ type: "changes", cursor: 1, partial: false, changes: changesOf(phone) }),
+      false,
+    ));
   it("refuses a forged token", () =>
-    refusedWith(ErrorCode.Unauthorized, (c) => c.send({ type: "hello", schemaVersion: 1, siteId: phone.siteId, serverVersion: 0, token: alice.token.slice(0, -4) + "AAAA" }), false));
+    refusedWith(
+      ErrorCode.Unauthorized,
+      (c) =>
+        c.send({
+          type: "hello",
+          schemaVersion: 1,
+          siteId: phone.siteId,
+          serverVersion: 0,
+          token: alice.token.slice(0, -4) + "AAAA",
+        }),
+      false,
+    ));
   it("refuses an expired token", async () => {
     const shortLived = await testServer({ dataDir: server.dataDir, tokenTtlSeconds: 1 });
-    const login = await fetch(`${shortLived.url}/api/login`, { method: "POST", body: JSON.stringify({ username: "alice", password: "correct horse" }) });
+    const login = await fetch(`${shortLived.url}/api/login`, {
+      method: "POST",
+      body: JSON.stringify({ username: "alice", password: "correct horse" }),
+    });
     const { token } = (await login.json()) as { token: string };
     await shortLived.close();
     await new Promise((r) => setTimeout(r, 2100));
-    await refusedWith(ErrorCode.Unauthorized, (c) => c.send({ type: "hello", schemaVersion: 1, siteId: phone.siteId, serverVersion: 0, token }), false);
+    await refusedWith(
+      ErrorCode.Unauthorized,
+      (c) =>
+        c.send({ type: "hello", schemaVersion: 1, siteId: phone.siteId, serverVersion: 0, token }),
+      false,
+    );
   });
   it("refuses a schema version mismatch, saying which side must upgrade", async () => {
-    await refusedWith(ErrorCode.SchemaMismatch, (c) => c.send({ type: "hello", schemaVersion: 99, siteId: phone.siteId, serverVersion: 0, token: alice.token }), false);
+    await refusedWith(
+      ErrorCode.SchemaMismatch,
+      (c) =>
+        c.send({
+          type: "hello",
+          schemaVersion: 99,
+          siteId: phone.siteId,
+          serverVersion: 0,
+          token: alice.token,
+        }),
+      false,
+    );
   });
   it("refuses changes to an unknown table or column", async () => {
     const { encodeFrame } = await import("@notesync/protocol");
-    const good = encodeFrame({ type: "changes", cursor: 9, partial: false, changes: changesOf(phone) });
+    const good = encodeFrame({
+      type: "changes",
+      cursor: 9,
+      partial: false,
+      changes: changesOf(phone),
+    });
     // Rename the column "title" to "admin" in the encoded frame: same length, same structure.
-    const bad = Buffer.from(Buffer.from(good).toString("latin1").replace("title", "admin"), "latin1");
+    const bad = Buffer.from(
+      Buffer.from(good).toString("latin1").replace("title", "admin"),
+      "latin1",
+    );
     await refusedWith(ErrorCode.UnknownTableOrColumn, (c) => c.sendRaw(bad));
   });
 
   it("reports a corrupt user database to that user only, and keeps serving everyone else", async () => {
     const bob = await account(server, "bob");
     fs.mkdirSync(path.join(server.dataDir, "users"), { recursive: true });
-    fs.writeFileSync(path.join(server.dataDir, "users", `${bob.userId}.db`), Buffer.alloc(8192, 0x5a));
+    fs.writeFileSync(
+      path.join(server.dataDir, "users", `${bob.userId}.db`),
+      Buffer.alloc(8192, 0x5a),
+    );
     const c = await RawClient.connect(server);
-    c.send({ type: "hello", schemaVersion: 1, siteId: phone.siteId, serverVersion: 0, token: bob.token });
+    c.send({
+      type: "hello",
+      schemaVersion: 1,
+      siteId: phone.siteId,
+      serverVersion: 0,
+      token: bob.token,
+    });
     const err = await c.next("error");
     expect(err.code).toBe(ErrorCode.StorageFailed);
     await c.closed;

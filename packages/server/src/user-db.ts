@@ -28,7 +28,8 @@ export interface ChangePage {
   readonly more: boolean;
 }
 
-const asBuffer = (b: Uint8Array) => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+const asBuffer = (b: Uint8Array) =>
+  Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 
 /**
  * One user's SQLite database with cr-sqlite loaded: the notes schema, plus a local (not
@@ -77,7 +78,9 @@ export class UserDatabase {
       dbVersion: this.db.prepare("SELECT crsql_db_version()").pluck().safeIntegers(true),
       dataVersion: this.db.prepare("PRAGMA data_version").pluck(),
       page: this.db
-        .prepare(`${SELECT_CHANGES} WHERE db_version > ? AND site_id IS NOT ? ORDER BY db_version, seq LIMIT ?`)
+        .prepare(
+          `${SELECT_CHANGES} WHERE db_version > ? AND site_id IS NOT ? ORDER BY db_version, seq LIMIT ?`,
+        )
         .raw(true)
         .safeIntegers(true),
       wholeVersion: this.db
@@ -121,21 +124,30 @@ export class UserDatabase {
     const rows = this.stmts.page.all(afterVersion, site, maxRows) as RawChangeRow[];
     if (rows.length === 0) return { changes: [], lastVersion: null, more: false };
     const lastVersion = rows[rows.length - 1]![6];
-    if (rows.length < maxRows) return { changes: rows.map(rowToChange), lastVersion: Number(lastVersion), more: false };
+    if (rows.length < maxRows)
+      return { changes: rows.map(rowToChange), lastVersion: Number(lastVersion), more: false };
     let end = rows.length;
     while (end > 0 && rows[end - 1]![6] === lastVersion) end--;
     if (end === 0) {
       const whole = this.stmts.wholeVersion.all(lastVersion, site) as RawChangeRow[];
       return { changes: whole.map(rowToChange), lastVersion: Number(lastVersion), more: true };
     }
-    return { changes: rows.slice(0, end).map(rowToChange), lastVersion: Number(rows[end - 1]![6]), more: true };
+    return {
+      changes: rows.slice(0, end).map(rowToChange),
+      lastVersion: Number(rows[end - 1]![6]),
+      more: true,
+    };
   }
 
   /**
    * Applies one client's changes and records `clientVersion` for its site, in one transaction:
    * either both land or neither does. Returns the database version before and after.
    */
-  applyFromClient(siteId: Uint8Array, changes: readonly Change[], clientVersion: number): { before: number; after: number } {
+  applyFromClient(
+    siteId: Uint8Array,
+    changes: readonly Change[],
+    clientVersion: number,
+  ): { before: number; after: number } {
     const { insert, setClientCursor } = this.stmts;
     const before = this.dbVersion();
     try {
@@ -151,7 +163,10 @@ export class UserDatabase {
         setClientCursor.run(asBuffer(siteId), BigInt(clientVersion));
       })();
     } catch (err) {
-      throw new StorageError(`applying ${changes.length} changes failed: ${(err as Error).message}`, { cause: err });
+      throw new StorageError(
+        `applying ${changes.length} changes failed: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
     // cr-sqlite assigns the new db_version at commit, so read it afterwards.
     return { before, after: this.dbVersion() };
@@ -174,7 +189,6 @@ export class UserDatabase {
 
   private closeQuietly(): void {
     try {
-      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- may fail before assignment
       this.db?.close();
     } catch {
       // already failing; the original error is what matters

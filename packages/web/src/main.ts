@@ -6,5 +6,7 @@ import "./style.css";
 createApp(App).use(createPinia()).mount("#app");
 
 if (import.meta.env.PROD && "serviceWorker" in navigator) {
-  navigator.serviceWorker.register("/sw.js").catch((err: unknown) => console.warn("service worker not registered", err));
+  navigator.serviceWorker
+    .register("/sw.js")
+    .catch((err: unknown) => console.warn("service worker not registered", err));
 }

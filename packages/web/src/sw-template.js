@@ -4,14 +4,23 @@ const PRECACHE = __PRECACHE__;
 const CACHE = "notesync-" + __VERSION__;
 
 self.addEventListener("install", (event) => {
-  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(PRECACHE)).then(() => self.skipWaiting()));
+  event.waitUntil(
+    caches
+      .open(CACHE)
+      .then((cache) => cache.addAll(PRECACHE))
+      .then(() => self.skipWaiting()),
+  );
 });
 
 self.addEventListener("activate", (event) => {
   event.waitUntil(
     caches
       .keys()
-      .then((keys) => Promise.all(keys.filter((k) => k.startsWith("notesync-") && k !== CACHE).map((k) => caches.delete(k))))
+      .then((keys) =>
+        Promise.all(
+          keys.filter((k) => k.startsWith("notesync-") && k !== CACHE).map((k) => caches.delete(k)),
+        ),
+      )
       .then(() => self.clients.claim()),
   );
 });
@@ -19,11 +28,14 @@ self.addEventListener("activate", (event) => {
 self.addEventListener("fetch", (event) => {
   const url = new URL(event.request.url);
   if (event.request.method !== "GET" || url.origin !== self.location.origin) return;
-  if (url.pathname.startsWith("/api/") || url.pathname === "/sync" || url.pathname === "/metrics") return;
+  if (url.pathname.startsWith("/api/") || url.pathname === "/sync" || url.pathname === "/metrics")
+    return;
   if (event.request.mode === "navigate") {
     // Network first for the page, so a new version shows when online; the cached shell when not.
     event.respondWith(fetch(event.request).catch(() => caches.match("/", { cacheName: CACHE })));
     return;
   }
-  event.respondWith(caches.match(event.request, { cacheName: CACHE }).then((hit) => hit ?? fetch(event.request)));
+  event.respondWith(
+    caches.match(event.request, { cacheName: CACHE }).then((hit) => hit ?? fetch(event.request)),
+  );
 });

@@ -1,3 +1,9 @@
 export * from "../index.js";
 export { openBrowserDatabase, type BrowserDatabaseOptions } from "./wasm-database.js";
-export { createCrossTabSyncClient, type CrossTabOptions, type TabMessage, type LockManagerLike, type ChannelLike } from "../cross-tab.js";
+export {
+  createCrossTabSyncClient,
+  type CrossTabOptions,
+  type TabMessage,
+  type LockManagerLike,
+  type ChannelLike,
+} from "../cross-tab.js";

@@ -2,7 +2,11 @@ import { crsqliteExtensionPath, loadCrsqlite } from "@notesync/crsqlite-native";
 import BetterSqlite3 from "better-sqlite3";
 import WebSocket from "ws";
 import { applySchema, createDatabase, type Database, type DatabaseDriver } from "../database.js";
-import { createSyncClient as createClient, type SyncClient, type SyncClientOptions } from "../sync-client.js";
+import {
+  createSyncClient as createClient,
+  type SyncClient,
+  type SyncClientOptions,
+} from "../sync-client.js";
 
 export * from "../index.js";
 
@@ -17,7 +21,8 @@ function bind(params: readonly unknown[] | undefined): unknown[] {
   return params.map((p) => {
     if (typeof p === "number" && Number.isSafeInteger(p)) return BigInt(p);
     if (typeof p === "boolean") return p ? 1 : 0;
-    if (p instanceof Uint8Array && !Buffer.isBuffer(p)) return Buffer.from(p.buffer, p.byteOffset, p.byteLength);
+    if (p instanceof Uint8Array && !Buffer.isBuffer(p))
+      return Buffer.from(p.buffer, p.byteOffset, p.byteLength);
     return p;
   });
 }
@@ -26,7 +31,8 @@ function bind(params: readonly unknown[] | undefined): unknown[] {
 function normalize(row: Record<string, unknown>): Record<string, unknown> {
   for (const key in row) {
     const v = row[key];
-    if (typeof v === "bigint" && v >= -9007199254740991n && v <= 9007199254740991n) row[key] = Number(v);
+    if (typeof v === "bigint" && v >= -9007199254740991n && v <= 9007199254740991n)
+      row[key] = Number(v);
   }
   return row;
 }
@@ -86,7 +92,10 @@ export interface NodeDatabaseOptions {
 }
 
 /** Opens (creating if needed) a client database file with cr-sqlite and the notes schema. */
-export async function openNodeDatabase(file: string, options: NodeDatabaseOptions = {}): Promise<Database> {
+export async function openNodeDatabase(
+  file: string,
+  options: NodeDatabaseOptions = {},
+): Promise<Database> {
   const db = new BetterSqlite3(file);
   try {
     db.pragma("journal_mode = WAL");
@@ -104,5 +113,8 @@ export async function openNodeDatabase(file: string, options: NodeDatabaseOption
 
 /** `createSyncClient` with the `ws` package as the WebSocket (Node 20 has no global one). */
 export function createSyncClient(options: SyncClientOptions): SyncClient {
-  return createClient({ WebSocket: WebSocket as unknown as SyncClientOptions["WebSocket"], ...options });
+  return createClient({
+    WebSocket: WebSocket as unknown as SyncClientOptions["WebSocket"],
+    ...options,
+  });
 }

@@ -20,7 +20,9 @@ export function tempDir(prefix = "notesync-test-"): string {
 }
 
 /** A real server on a free loopback port with its own data directory. */
-export async function testServer(options: Partial<ServerOptions> = {}): Promise<RunningServer & { dataDir: string }> {
+export async function testServer(
+  options: Partial<ServerOptions> = {},
+): Promise<RunningServer & { dataDir: string }> {
   const dataDir = options.dataDir ?? tempDir();
   const server = await startServer({
     port: 0,
@@ -33,7 +35,11 @@ export async function testServer(options: Partial<ServerOptions> = {}): Promise<
   return Object.assign(server, { dataDir });
 }
 
-export async function account(server: RunningServer, username: string, password = "correct horse"): Promise<{ token: string; userId: string }> {
+export async function account(
+  server: RunningServer,
+  username: string,
+  password = "correct horse",
+): Promise<{ token: string; userId: string }> {
   const res = await fetch(`${server.url}/api/signup`, {
     method: "POST",
     headers: { "content-type": "application/json" },
@@ -81,7 +87,12 @@ export class RawClient {
   }
 
   /** Connects and completes hello/welcome, then waits for the catch-up to finish. */
-  static async sync(server: RunningServer, token: string, siteId: Uint8Array, serverVersion = 0): Promise<RawClient> {
+  static async sync(
+    server: RunningServer,
+    token: string,
+    siteId: Uint8Array,
+    serverVersion = 0,
+  ): Promise<RawClient> {
     const c = await RawClient.connect(server);
     c.send({ type: "hello", schemaVersion: SCHEMA_VERSION, siteId, serverVersion, token });
     await c.next("welcome");
@@ -110,11 +121,19 @@ export class RawClient {
   ): Promise<Extract<ServerFrame, { type: T }>> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const i = this.frames.findIndex((f) => f.type === type && where(f as Extract<ServerFrame, { type: T }>));
+      const i = this.frames.findIndex(
+        (f) => f.type === type && where(f as Extract<ServerFrame, { type: T }>),
+      );
       if (i >= 0) return this.frames.splice(i, 1)[0] as Extract<ServerFrame, { type: T }>;
-      if (this.closeCode !== null) throw new Error(`closed (${this.closeCode}) while waiting for ${type}; got ${JSON.stringify(this.frames.map((f) => f.type))}`);
+      if (this.closeCode !== null)
+        throw new Error(
+          `closed (${this.closeCode}) while waiting for ${type}; got ${JSON.stringify(this.frames.map((f) => f.type))}`,
+        );
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no ${type} frame within ${timeoutMs} ms; got ${JSON.stringify(this.frames.map((f) => f.type))}`);
+      if (left <= 0)
+        throw new Error(
+          `no ${type} frame within ${timeoutMs} ms; got ${JSON.stringify(this.frames.map((f) => f.type))}`,
+        );
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, left);
         this.waiters.push(() => {

@@ -1,4 +1,14 @@
-import { createCrossTabSyncClient, createNotesApi, openBrowserDatabase, type Database, type Note, type NotesApi, type SyncClient, type SyncStatus } from "@notesync/client-core/browser";
+import {
+  coalesced,
+  createCrossTabSyncClient,
+  createNotesApi,
+  openBrowserDatabase,
+  type Database,
+  type Note,
+  type NotesApi,
+  type SyncClient,
+  type SyncStatus,
+} from "@notesync/client-core/browser";
 import wasmUrl from "@vlcn.io/crsqlite-wasm/crsqlite.wasm?url";
 import { defineStore } from "pinia";
 import { computed, ref, shallowRef } from "vue";
@@ -15,7 +25,12 @@ export const useNotesStore = defineStore("notes", () => {
   const view = ref<View>("notes");
   const query = ref("");
   const selectedId = ref<string | null>(null);
-  const status = shallowRef<SyncStatus>({ state: "connecting", pending: 0, progress: null, error: null });
+  const status = shallowRef<SyncStatus>({
+    state: "connecting",
+    pending: 0,
+    progress: null,
+    error: null,
+  });
   const ready = ref(false);
   const openError = ref("");
   const recentlyTrashed = ref<Note | null>(null);
@@ -26,11 +41,12 @@ export const useNotesStore = defineStore("notes", () => {
 
   const selected = computed(() => notes.value.find((n) => n.id === selectedId.value) ?? null);
 
-  async function refresh(): Promise<void> {
+  /** Re-queries what the screen shows; a burst of changes costs at most one extra query. */
+  const refresh = coalesced(async () => {
     if (!api) return;
     if (view.value === "trash") notes.value = await api.listTrash();
     else notes.value = query.value.trim() ? await api.search(query.value) : await api.list();
-  }
+  });
 
   async function open(session: Session): Promise<void> {
     try {
@@ -43,7 +59,12 @@ export const useNotesStore = defineStore("notes", () => {
     // A handle for debugging and for the end-to-end tests (integrity checks run SQL through it).
     (window as unknown as { __notesync?: unknown }).__notesync = { db };
     const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/sync`;
-    client = createCrossTabSyncClient({ name: `notesync-${session.userId}`, db, url, getToken: () => session.token });
+    client = createCrossTabSyncClient({
+      name: `notesync-${session.userId}`,
+      db,
+      url,
+      getToken: () => session.token,
+    });
     cleanups.push(
       client.on("change", (e) => {
         if (e.tables.includes("notes")) void refresh();
@@ -53,7 +74,10 @@ export const useNotesStore = defineStore("notes", () => {
     const reconnect = () => client?.reconnectNow();
     window.addEventListener("online", reconnect);
     window.addEventListener("offline", reconnect);
-    cleanups.push(() => window.removeEventListener("online", reconnect), () => window.removeEventListener("offline", reconnect));
+    cleanups.push(
+      () => window.removeEventListener("online", reconnect),
+      () => window.removeEventListener("offline", reconnect),
+    );
     client.start();
     status.value = client.status;
     await refresh();
@@ -76,7 +100,15 @@ export const useNotesStore = defineStore("notes", () => {
   async function createNote(): Promise<Note | null> {
     if (!api) return null;
     const t = Date.now();
-    const note: Note = { id: crypto.randomUUID(), title: "", body: "", pinned: false, createdAt: t, updatedAt: t, deletedAt: null };
+    const note: Note = {
+      id: crypto.randomUUID(),
+      title: "",
+      body: "",
+      pinned: false,
+      createdAt: t,
+      updatedAt: t,
+      deletedAt: null,
+    };
     view.value = "notes";
     query.value = "";
     notes.value = [note, ...notes.value];
@@ -86,7 +118,10 @@ export const useNotesStore = defineStore("notes", () => {
     return note;
   }
 
-  async function save(id: string, patch: { title?: string; body?: string; pinned?: boolean }): Promise<void> {
+  async function save(
+    id: string,
+    patch: { title?: string; body?: string; pinned?: boolean },
+  ): Promise<void> {
     await api?.update(id, patch);
   }
 

@@ -24,7 +24,11 @@ export const useSessionStore = defineStore("session", () => {
   const error = ref("");
   const busy = ref(false);
 
-  async function authenticate(mode: "signin" | "signup", username: string, password: string): Promise<void> {
+  async function authenticate(
+    mode: "signin" | "signup",
+    username: string,
+    password: string,
+  ): Promise<void> {
     busy.value = true;
     error.value = "";
     try {
@@ -33,7 +37,11 @@ export const useSessionStore = defineStore("session", () => {
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ username, password }),
       });
-      const body = (await res.json().catch(() => ({}))) as { token?: string; userId?: string; message?: string };
+      const body = (await res.json().catch(() => ({}))) as {
+        token?: string;
+        userId?: string;
+        message?: string;
+      };
       if (!res.ok || !body.token || !body.userId) {
         error.value = body.message ?? `the server answered ${res.status}`;
         return;
