@@ -150,3 +150,16 @@ describe("frame validation", () => {
     );
   });
 });
+
+describe("PROTOCOL.md", () => {
+  it("has worked examples that decode to the frames the codec produces", () => {
+    const doc = fs.readFileSync(new URL("../PROTOCOL.md", import.meta.url), "utf8");
+    const examples = [...doc.matchAll(/```hex (\w+)\n([0-9a-f]+)\n```/g)];
+    expect(examples.map((m) => m[1]).sort()).toEqual(Object.keys(SAMPLE_FRAMES).sort());
+    for (const [, name, hexText] of examples) {
+      const frame = decodeOk(Buffer.from(hexText!, "hex"));
+      expect(plain(frame), name).toEqual(plain(SAMPLE_FRAMES[name!]));
+      expect(hex(encodeFrame(frame)), name).toBe(hexText);
+    }
+  });
+});
