@@ -79,6 +79,7 @@ export async function writeNote(page: Page, title: string, body = ""): Promise<v
   await expect(page.getByLabel("Title")).toHaveValue("");
   await page.getByLabel("Title").fill(title);
   if (body) await page.getByLabel("Body").fill(body);
+  await expect(page.getByText("Saved", { exact: true })).toBeVisible();
 }
 
 export const noteList = (page: Page) => page.getByRole("list", { name: /notes/i });

@@ -235,7 +235,7 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
     setStatus({
       error: { code: ErrorCode.Internal, message: `sync failed: ${(err as Error).message}` },
     });
-    socket?.close();
+    dropConnection(1011);
   }
 
   async function connect(): Promise<void> {
@@ -294,15 +294,36 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
     // A failed connection also closes; the close handler decides what happens next.
     ws.onerror = () => undefined;
     ws.onclose = () => {
-      if (socket !== ws) return;
-      socket = null;
-      if (pushTimer) clearTimeout(pushTimer);
-      pushTimer = null;
-      if (!running) return setStatus({ state: "offline", progress: null });
-      if (terminalError) return setStatus({ state: "error", progress: null });
-      setStatus({ state: "offline", progress: null });
-      scheduleReconnect();
+      if (socket === ws) disconnected();
     };
+  }
+
+  /** The current connection is gone (closed by either side, or dropped by us). */
+  function disconnected(): void {
+    socket = null;
+    if (pushTimer) clearTimeout(pushTimer);
+    pushTimer = null;
+    if (!running) return setStatus({ state: "offline", progress: null });
+    if (terminalError) return setStatus({ state: "error", progress: null });
+    setStatus({ state: "offline", progress: null });
+    scheduleReconnect();
+  }
+
+  /**
+   * Forgets the connection at once. A close handshake can take long (with the network gone it
+   * may never complete), and nothing may wait for it.
+   */
+  function dropConnection(code: number): void {
+    const ws = socket;
+    if (!ws) return;
+    ws.onmessage = null;
+    ws.onclose = null;
+    try {
+      ws.close(code);
+    } catch {
+      // already closing
+    }
+    disconnected();
   }
 
   function scheduleReconnect(): void {
@@ -325,14 +346,7 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
       running = false;
       if (reconnectTimer) clearTimeout(reconnectTimer);
       reconnectTimer = null;
-      const ws = socket;
-      if (ws) {
-        const closed = new Promise<void>((resolve) =>
-          ws.addEventListener("close", () => resolve()),
-        );
-        ws.close(1000);
-        await closed;
-      }
+      dropConnection(1000);
       await inbox;
       setStatus({ state: "offline", progress: null });
     },
@@ -343,8 +357,10 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
         clearTimeout(reconnectTimer);
         reconnectTimer = null;
       }
-      if (socket) socket.close(4000, "reconnect");
-      else void connect();
+      dropConnection(4000);
+      if (reconnectTimer) clearTimeout(reconnectTimer);
+      reconnectTimer = null;
+      void connect();
     },
     on(event, listener) {
       const set = listeners[event] as Set<typeof listener>;
