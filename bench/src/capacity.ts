@@ -1,0 +1,215 @@
+import {
+  SCHEMA_VERSION,
+  decodeFrame,
+  encodeFrame,
+  type ChangesFrame,
+  type ServerFrame,
+} from "@notesync/protocol";
+import { SignJWT } from "jose";
+import crypto from "node:crypto";
+import WebSocket from "ws";
+import { startNoteSync } from "./common.js";
+import { sleep } from "./procs.js";
+import { fmt, summarize, table } from "./stats.js";
+
+const SECRET = new TextEncoder().encode("bench-secret-bench-secret");
+// cr-sqlite's packed primary key of the text 'n1' (one column, type text, length 2).
+const PK_N1 = Uint8Array.from([0x01, 0x0b, 0x02, 0x6e, 0x31]);
+
+const token = (userId: string) =>
+  new SignJWT({})
+    .setProtectedHeader({ alg: "HS256" })
+    .setSubject(userId)
+    .setIssuer("notesync")
+    .setExpirationTime("1h")
+    .sign(SECRET);
+
+interface Conn {
+  ws: WebSocket;
+  siteId: Uint8Array;
+  onChanges?: (f: ChangesFrame) => void;
+}
+
+/** A raw protocol connection: hello, then wait for the end of the catch-up. */
+async function connect(syncUrl: string, jwt: string): Promise<Conn> {
+  const ws = new WebSocket(syncUrl);
+  const conn: Conn = { ws, siteId: crypto.randomBytes(16) };
+  await new Promise<void>((resolve, reject) => {
+    ws.once("error", reject);
+    ws.once("open", () =>
+      ws.send(
+        encodeFrame({
+          type: "hello",
+          schemaVersion: SCHEMA_VERSION,
+          siteId: conn.siteId,
+          serverVersion: 0,
+          token: jwt,
+        }),
+      ),
+    );
+    let target = -1;
+    ws.on("message", (data: Buffer) => {
+      const r = decodeFrame(data);
+      if (!r.ok) return reject(r.error);
+      const f = r.frame as ServerFrame;
+      if (f.type === "welcome") target = f.serverVersion;
+      else if (f.type === "error") reject(new Error(f.message));
+      else if (f.type === "changes") {
+        if (target >= 0 && f.cursor >= target && !conn.onChanges) resolve();
+        conn.onChanges?.(f);
+      }
+    });
+  });
+  return conn;
+}
+
+async function inBatches<T>(
+  n: number,
+  batch: number,
+  make: (i: number) => Promise<T>,
+): Promise<T[]> {
+  const out: T[] = [];
+  for (let i = 0; i < n; i += batch)
+    out.push(
+      ...(await Promise.all(Array.from({ length: Math.min(batch, n - i) }, (_, k) => make(i + k)))),
+    );
+  return out;
+}
+
+/**
+ * `users` users with two connections each; a tenth of the users write once a second from one
+ * connection, and the time until the other connection receives the change is the push latency.
+ */
+async function step(users: number, seconds: number) {
+  const server = await startNoteSync();
+  try {
+    const syncUrl = `${server.url.replace("http", "ws")}/sync`;
+    const rssBefore = server.rssBytes();
+    const pairs = await inBatches(users, 50, async () => {
+      const jwt = await token(crypto.randomBytes(16).toString("hex"));
+      return [await connect(syncUrl, jwt), await connect(syncUrl, jwt)] as const;
+    });
+    await sleep(500);
+    const rssConnected = server.rssBytes();
+    const samples: number[] = [];
+    const writers = pairs.slice(0, Math.max(1, Math.round(users / 10)));
+    for (const [, reader] of writers) {
+      reader.onChanges = (f) => {
+        const sent = Number(f.changes.find((c) => c.cid === "title")?.val ?? NaN);
+        if (Number.isFinite(sent)) samples.push(performance.now() - sent);
+      };
+    }
+    let version = 0;
+    const timers = writers.map(([writer], i) =>
+      setTimeout(
+        () => {
+          const tick = () => {
+            version++;
+            const sentAt = performance.now();
+            writer.ws.send(
+              encodeFrame({
+                type: "changes",
+                cursor: version,
+                partial: false,
+                changes: [
+                  {
+                    table: "notes",
+                    pk: PK_N1,
+                    cid: "title",
+                    val: String(sentAt),
+                    colVersion: version,
+                    dbVersion: version,
+                    siteId: writer.siteId,
+                    cl: 1,
+                    seq: 0,
+                  },
+                ],
+              }),
+            );
+          };
+          tick();
+          timers.push(setInterval(tick, 1000) as unknown as NodeJS.Timeout);
+        },
+        (1000 * i) / writers.length,
+      ),
+    );
+    await sleep(seconds * 1000 + 500);
+    timers.forEach((t) => clearInterval(t));
+    const rssLoaded = server.rssBytes();
+    for (const [a, b] of pairs) {
+      a.ws.terminate();
+      b.ws.terminate();
+    }
+    return {
+      latency: summarize(samples.slice(writers.length)),
+      rssBefore,
+      rssConnected,
+      rssLoaded,
+      connections: users * 2,
+    };
+  } finally {
+    await server.stop();
+  }
+}
+
+/** Server memory per idle connection: many connections of one user (one database). */
+async function idleMemory(connections: number) {
+  const server = await startNoteSync();
+  try {
+    const syncUrl = `${server.url.replace("http", "ws")}/sync`;
+    const jwt = await token(crypto.randomBytes(16).toString("hex"));
+    await connect(syncUrl, jwt); // opens the database
+    await sleep(300);
+    const before = server.rssBytes();
+    const conns = await inBatches(connections, 100, () => connect(syncUrl, jwt));
+    await sleep(1000);
+    const after = server.rssBytes();
+    conns.forEach((c) => c.ws.terminate());
+    return (after - before) / connections;
+  } finally {
+    await server.stop();
+  }
+}
+
+export async function capacity(
+  userSteps = [250, 500, 1000, 2000, 3000],
+  seconds = 10,
+): Promise<string> {
+  const rows: (string | number)[][] = [];
+  for (const users of userSteps) {
+    const r = await step(users, seconds);
+    const perConn = (r.rssConnected - r.rssBefore) / r.connections / 1024;
+    console.log(
+      `  ${users} users, ${r.connections} connections, ${Math.round(users / 10)} writes/s: push ${fmt(r.latency)}; RSS ${(r.rssLoaded / 2 ** 20).toFixed(0)} MiB`,
+    );
+    rows.push([
+      users,
+      r.connections,
+      r.latency.median.toFixed(2),
+      r.latency.p99.toFixed(2),
+      r.latency.p99 < 100 ? "yes" : "no",
+      (r.rssLoaded / 2 ** 20).toFixed(0),
+      perConn.toFixed(1),
+    ]);
+    if (r.latency.p99 >= 100) break;
+  }
+  const idle = await idleMemory(2000);
+  console.log(
+    `  idle: ${(idle / 1024).toFixed(1)} KiB of server memory per connection (2,000 connections of one user)`,
+  );
+  return (
+    table(
+      [
+        "users",
+        "connections",
+        "push median ms",
+        "push p99 ms",
+        "p99 < 100 ms",
+        "server RSS MiB",
+        "RSS per connection KiB (incl. its user's database)",
+      ],
+      rows,
+    ) +
+    `\n\nIdle connections (2,000 of one user, one database): ${(idle / 1024).toFixed(1)} KiB of server RSS each.`
+  );
+}

@@ -1,0 +1,60 @@
+import {
+  createSyncClient,
+  openNodeDatabase,
+  type Database,
+  type SyncClient,
+} from "@notesync/client-core/node";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { startChild, type Child } from "./procs.js";
+
+export const here = path.dirname(fileURLToPath(import.meta.url));
+export const repo = path.resolve(here, "../..");
+export const tmp = (prefix: string) => fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+
+/** The real NoteSync server, as `npm start` runs it, in its own process. */
+export function startNoteSync(dataDir = tmp("bench-notesync-")): Promise<Child> {
+  return startChild(
+    path.join(repo, "packages/server/dist/cli.js"),
+    ["--port", "0", "--data-dir", dataDir, "--log-level", "warn"],
+    {
+      NOTESYNC_SECRET: "bench-secret-bench-secret",
+    },
+  );
+}
+
+export async function signup(baseUrl: string, username: string): Promise<string> {
+  const res = await fetch(`${baseUrl}/api/signup`, {
+    method: "POST",
+    body: JSON.stringify({ username, password: "benchmark-password" }),
+  });
+  if (!res.ok) throw new Error(`signup: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { token: string }).token;
+}
+
+export interface Device {
+  readonly db: Database;
+  readonly client: SyncClient;
+  close(): Promise<void>;
+}
+
+export async function device(
+  dir: string,
+  name: string,
+  syncUrl: string,
+  token: string,
+): Promise<Device> {
+  const db = await openNodeDatabase(path.join(dir, `${name}.db`));
+  const client = createSyncClient({ db, url: syncUrl, getToken: () => token });
+  client.start();
+  return {
+    db,
+    client,
+    async close() {
+      await client.stop();
+      await db.close();
+    },
+  };
+}

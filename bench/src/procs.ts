@@ -1,0 +1,65 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+
+export interface Child {
+  readonly proc: ChildProcess;
+  /** The URL the child printed when ready. */
+  readonly url: string;
+  rssBytes(): number;
+  stop(): Promise<void>;
+}
+
+/** Starts `node <script> ...args` and waits for a line `READY <url>` on its stdout. */
+export async function startChild(
+  script: string,
+  args: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+): Promise<Child> {
+  const proc = spawn(process.execPath, [script, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    proc.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      const m = /READY (\S+)/.exec(out) ?? /running at (\S+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    proc.once("exit", (code) =>
+      reject(new Error(`${script} exited with ${code} before it was ready: ${out}`)),
+    );
+  });
+  proc.stdout!.resume();
+  return {
+    proc,
+    url,
+    rssBytes() {
+      const status = fs.readFileSync(`/proc/${proc.pid}/status`, "utf8");
+      return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
+    },
+    stop() {
+      return new Promise((resolve) => {
+        if (proc.exitCode !== null) return resolve();
+        proc.once("exit", () => resolve());
+        proc.kill("SIGTERM");
+        setTimeout(() => proc.kill("SIGKILL"), 5000).unref();
+      });
+    },
+  };
+}
+
+export const sleep = (msec: number) => new Promise((r) => setTimeout(r, msec));
+
+/** Resolves when `check()` is true, polling every `everyMs`. For waiting on peers that have no event. */
+export async function waitUntil(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 60_000,
+  everyMs = 1,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error("timed out");
+    await sleep(everyMs);
+  }
+}

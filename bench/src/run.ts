@@ -1,0 +1,35 @@
+import os from "node:os";
+import { browserLatency } from "./browser.js";
+import { capacity } from "./capacity.js";
+import { catchUp } from "./catchup.js";
+import { liveLatency } from "./live.js";
+
+// PouchDB's live replications keep retrying (and rejecting) after their server stops; ignore those.
+process.on("unhandledRejection", (err) => {
+  if (process.env.BENCH_DEBUG) console.warn("ignored:", err);
+});
+
+const which = new Set(process.argv.slice(2));
+const want = (name: string) => which.size === 0 || which.has(name);
+const list = (v: string | undefined) => v?.split(",").map(Number);
+
+console.log(
+  `NoteSync benchmarks, ${new Date().toISOString()}, node ${process.version}, ${os.cpus().length} cores, ${os.cpus()[0]?.model}`,
+);
+if (want("live")) {
+  console.log("\n## Live latency: writer commit -> applied at every reader");
+  console.log(await liveLatency(list(process.env.BENCH_READERS)));
+}
+if (want("catchup")) {
+  console.log("\n## Catch-up: a fresh client pulls every note");
+  console.log(await catchUp(list(process.env.BENCH_NOTES)));
+}
+if (want("capacity")) {
+  console.log("\n## Capacity: users with two connections each, a tenth writing once a second");
+  console.log(await capacity(list(process.env.BENCH_USERS)));
+}
+if (want("browser")) {
+  console.log("\n## Browser: edit in one Chromium context -> visible in another");
+  console.log(await browserLatency());
+}
+process.exit(0);
