@@ -56,6 +56,11 @@ export default tseslint.config(
     },
   },
   {
+    files: ["**/*.cjs"],
+    languageOptions: { sourceType: "commonjs", globals: { require: "readonly", module: "writable", process: "readonly", console: "readonly" } },
+    rules: { "@typescript-eslint/no-require-imports": "off" },
+  },
+  {
     files: ["packages/crsqlite-native/scripts/**"],
     languageOptions: { globals: { process: "readonly", console: "readonly" } },
   },

@@ -132,7 +132,7 @@ export async function applySchema(driver: SqlExecutor): Promise<void> {
   if (version === SCHEMA_VERSION) return;
   await driver.exec("BEGIN");
   try {
-    for (const sql of schemaStatements()) await driver.exec(sql);
+    for (const sql of schemaStatements(version)) await driver.exec(sql);
     await driver.exec(
       `CREATE TABLE IF NOT EXISTS ${SYNC_STATE_TABLE} (key TEXT PRIMARY KEY NOT NULL, value)`,
     );

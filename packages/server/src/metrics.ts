@@ -44,6 +44,11 @@ export function createMetrics() {
       labelNames: ["code"],
       registers: [registry],
     }),
+    unsentBytes: new Gauge({
+      name: "notesync_unsent_bytes",
+      help: "Bytes queued for clients and not yet written to their sockets",
+      registers: [registry],
+    }),
     applySeconds: new Histogram({
       name: "notesync_apply_seconds",
       help: "Time to apply one batch of client changes",

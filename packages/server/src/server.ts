@@ -95,6 +95,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         return sendJson(res, 200, { ok: true, connections: sessions.size });
       if (pathname === "/metrics") {
         metrics.openDatabases.set(dbs.openCount);
+        metrics.unsentBytes.set([...sessions].reduce((sum, s) => sum + s.unsent, 0));
         res.writeHead(200, { "content-type": metrics.registry.contentType });
         return res.end(await metrics.registry.metrics());
       }

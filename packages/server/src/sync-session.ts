@@ -73,6 +73,11 @@ export class SyncSession implements HubMember {
     ws.on("close", () => this.closed());
   }
 
+  /** Bytes handed to the socket that it has not written yet. */
+  get unsent(): number {
+    return this.unsentBytes;
+  }
+
   get siteId(): Uint8Array {
     return this.hello?.siteId ?? new Uint8Array(16);
   }

@@ -1,4 +1,4 @@
-import { ErrorCode, chunkChanges, type ChangesFrame } from "@notesync/protocol";
+import { ErrorCode, SCHEMA_VERSION, chunkChanges, type ChangesFrame } from "@notesync/protocol";
 import Database from "better-sqlite3";
 import { loadCrsqlite } from "@notesync/crsqlite-native";
 import fs from "node:fs";
@@ -153,7 +153,7 @@ describe("sync server", () => {
     const c = track(await RawClient.connect(server));
     c.send({
       type: "hello",
-      schemaVersion: 1,
+      schemaVersion: SCHEMA_VERSION,
       siteId: phone.siteId,
       serverVersion: 0,
       token: alice.token,
@@ -294,7 +294,7 @@ describe("bad input", () => {
       (c) =>
         c.send({
           type: "hello",
-          schemaVersion: 1,
+          schemaVersion: SCHEMA_VERSION,
           siteId: phone.siteId,
           serverVersion: 0,
           token: alice.token.slice(0, -4) + "AAAA",
@@ -313,7 +313,13 @@ describe("bad input", () => {
     await refusedWith(
       ErrorCode.Unauthorized,
       (c) =>
-        c.send({ type: "hello", schemaVersion: 1, siteId: phone.siteId, serverVersion: 0, token }),
+        c.send({
+          type: "hello",
+          schemaVersion: SCHEMA_VERSION,
+          siteId: phone.siteId,
+          serverVersion: 0,
+          token,
+        }),
       false,
     );
   });
@@ -357,7 +363,7 @@ describe("bad input", () => {
     const c = await RawClient.connect(server);
     c.send({
       type: "hello",
-      schemaVersion: 1,
+      schemaVersion: SCHEMA_VERSION,
       siteId: phone.siteId,
       serverVersion: 0,
       token: bob.token,

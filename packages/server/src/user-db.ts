@@ -64,7 +64,7 @@ export class UserDatabase {
     }
     if (version === SCHEMA_VERSION) return;
     this.db.transaction(() => {
-      for (const sql of schemaStatements()) this.db.exec(sql);
+      for (const sql of schemaStatements(version)) this.db.exec(sql);
       this.db.exec(`CREATE TABLE IF NOT EXISTS notesync_client_cursors (
         site_id BLOB PRIMARY KEY NOT NULL,
         client_version INTEGER NOT NULL
