@@ -15,5 +15,13 @@ export type {
   WebSocketConstructor,
 } from "./sync-client.js";
 export { backoffDelay } from "./backoff.js";
-export { createNotesApi, type Note, type NotesApi, type NoteDraft } from "./notes.js";
+export {
+  createNotesApi,
+  HISTORY_INTERVAL_MS,
+  HISTORY_PER_NOTE,
+  type Note,
+  type NotesApi,
+  type NoteDraft,
+  type NoteVersion,
+} from "./notes.js";
 export { coalesced } from "./coalesce.js";

@@ -1,4 +1,4 @@
-import type { Database } from "./database.js";
+import type { Database, SqlExecutor } from "./database.js";
 
 export interface Note {
   readonly id: string;
@@ -19,6 +19,23 @@ export interface NoteDraft {
   readonly pinned?: boolean;
 }
 
+/** An earlier or a competing version of a note (table note_versions, synced). */
+export interface NoteVersion {
+  readonly id: string;
+  readonly noteId: string;
+  /** `conflict`: an edit made at the same time on another device that lost; `history`: an earlier version. */
+  readonly kind: "conflict" | "history";
+  readonly title: string;
+  readonly body: string;
+  readonly createdAt: number;
+  readonly resolvedAt: number | null;
+}
+
+/** A snapshot of a note goes to its history at most this often while it is being edited. */
+export const HISTORY_INTERVAL_MS = 5 * 60_000;
+/** History versions kept per note. */
+export const HISTORY_PER_NOTE = 20;
+
 /** The queries every frontend shares. All writes are local first; the sync engine carries them. */
 export interface NotesApi {
   create(draft?: NoteDraft): Promise<Note>;
@@ -36,6 +53,16 @@ export interface NotesApi {
   /** Deletes the note on every device. */
   deleteForever(id: string): Promise<void>;
   emptyTrash(): Promise<void>;
+  /** Open conflicts (competing edits that lost), newest first. */
+  conflicts(noteId: string): Promise<NoteVersion[]>;
+  /** Earlier versions, newest first. */
+  history(noteId: string): Promise<NoteVersion[]>;
+  /** Makes the note read as `versionId` (a conflict or a history version); the current text goes to history. */
+  useVersion(versionId: string): Promise<void>;
+  /** Keeps a conflict version as a separate note, and the note as it is. */
+  keepBoth(versionId: string): Promise<Note>;
+  /** Keeps the note as it is and closes the conflict. */
+  dismissConflict(versionId: string): Promise<void>;
 }
 
 interface NoteRow {
@@ -59,11 +86,61 @@ const toNote = (r: NoteRow): Note => ({
   deletedAt: r.deleted_at === null ? null : Number(r.deleted_at),
 });
 
+interface VersionRow {
+  id: string;
+  note_id: string;
+  kind: string;
+  title: string;
+  body: string;
+  created_at: number;
+  resolved_at: number | null;
+}
+const toVersion = (r: VersionRow): NoteVersion => ({
+  id: r.id,
+  noteId: r.note_id,
+  kind: r.kind === "conflict" ? "conflict" : "history",
+  title: r.title,
+  body: r.body,
+  createdAt: Number(r.created_at),
+  resolvedAt: r.resolved_at === null ? null : Number(r.resolved_at),
+});
+const VERSION_COLUMNS = "id, note_id, kind, title, body, created_at, resolved_at";
+
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 export function createNotesApi(db: Database, now: () => number = Date.now): NotesApi {
   const rows = async (sql: string, params: unknown[] = []) =>
     (await db.query<NoteRow>(sql, params)).map(toNote);
+  const versions = async (sql: string, params: unknown[]) =>
+    (await db.query<VersionRow>(sql, params)).map(toVersion);
+  const version = async (id: string) => {
+    const [v] = await versions(`SELECT ${VERSION_COLUMNS} FROM note_versions WHERE id = ?`, [id]);
+    if (!v) throw new Error(`no version ${id}`);
+    return v;
+  };
+
+  /** Saves the note as it is now into its history, unless a snapshot is recent (or `force`). */
+  async function snapshot(tx: SqlExecutor, id: string, force: boolean): Promise<void> {
+    const t = now();
+    if (!force) {
+      const [last] = await tx.query<{ t: number | null }>(
+        `SELECT max(created_at) AS t FROM note_versions WHERE note_id = ? AND kind = 'history'`,
+        [id],
+      );
+      if (last?.t != null && t - Number(last.t) < HISTORY_INTERVAL_MS) return;
+    }
+    await tx.exec(
+      `INSERT INTO note_versions (id, note_id, kind, title, body, created_at)
+       SELECT ?, id, 'history', title, body, ? FROM notes WHERE id = ?`,
+      [crypto.randomUUID(), t, id],
+    );
+    await tx.exec(
+      `DELETE FROM note_versions WHERE note_id = ? AND kind = 'history' AND id NOT IN (
+         SELECT id FROM note_versions WHERE note_id = ? AND kind = 'history' ORDER BY created_at DESC LIMIT ${HISTORY_PER_NOTE})`,
+      [id, id],
+    );
+  }
+
   const api: NotesApi = {
     async create(draft = {}) {
       const id = draft.id ?? crypto.randomUUID();
@@ -82,11 +159,14 @@ export function createNotesApi(db: Database, now: () => number = Date.now): Note
       if (fields.length === 0) return;
       const sets = fields.map(([column]) => `${column} = ?`);
       const params = fields.map(([, value]) => value);
-      await db.exec(`UPDATE notes SET ${sets.join(", ")}, updated_at = ? WHERE id = ?`, [
-        ...params,
-        now(),
-        id,
-      ]);
+      await db.transaction(async (tx) => {
+        if (patch.title !== undefined || patch.body !== undefined) await snapshot(tx, id, false);
+        await tx.exec(`UPDATE notes SET ${sets.join(", ")}, updated_at = ? WHERE id = ?`, [
+          ...params,
+          now(),
+          id,
+        ]);
+      });
     },
     async get(id) {
       return (await rows(`SELECT ${COLUMNS} FROM notes WHERE id = ?`, [id]))[0] ?? null;
@@ -125,6 +205,40 @@ export function createNotesApi(db: Database, now: () => number = Date.now): Note
     },
     async emptyTrash() {
       await db.exec(`DELETE FROM notes WHERE deleted_at IS NOT NULL`);
+    },
+    conflicts: (noteId) =>
+      versions(
+        `SELECT ${VERSION_COLUMNS} FROM note_versions WHERE note_id = ? AND kind = 'conflict' AND resolved_at IS NULL ORDER BY created_at DESC, id`,
+        [noteId],
+      ),
+    history: (noteId) =>
+      versions(
+        `SELECT ${VERSION_COLUMNS} FROM note_versions WHERE note_id = ? AND kind = 'history' ORDER BY created_at DESC, id`,
+        [noteId],
+      ),
+    async useVersion(versionId) {
+      const v = await version(versionId);
+      await db.transaction(async (tx) => {
+        await snapshot(tx, v.noteId, true);
+        await tx.exec(
+          `UPDATE notes SET title = ?, body = ?, updated_at = ?, deleted_at = NULL WHERE id = ?`,
+          [v.title, v.body, now(), v.noteId],
+        );
+        if (v.kind === "conflict")
+          await tx.exec(`UPDATE note_versions SET resolved_at = ? WHERE id = ?`, [now(), v.id]);
+      });
+    },
+    async keepBoth(versionId) {
+      const v = await version(versionId);
+      const copy = await api.create({
+        title: `${v.title || "Untitled"} (conflicted copy)`,
+        body: v.body,
+      });
+      await db.exec(`UPDATE note_versions SET resolved_at = ? WHERE id = ?`, [now(), v.id]);
+      return copy;
+    },
+    async dismissConflict(versionId) {
+      await db.exec(`UPDATE note_versions SET resolved_at = ? WHERE id = ?`, [now(), versionId]);
     },
   };
   return api;

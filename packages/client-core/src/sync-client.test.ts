@@ -1,122 +1,21 @@
-import { startServer, type RunningServer } from "@notesync/server";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { pino } from "pino";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { ChangeEvent, Database } from "./database.js";
-import { createNotesApi, type NotesApi } from "./notes.js";
-import { createSyncClient, openNodeDatabase } from "./node/index.js";
-import type { SyncClient, SyncStatus } from "./sync-client.js";
+import { describe, expect, it } from "vitest";
+import type { SyncStatus } from "./sync-client.js";
+import {
+  changesOut,
+  device,
+  hasTitles,
+  restartServer,
+  server,
+  shutdown,
+  signup,
+  table,
+  until,
+  useWorld,
+  waitFor,
+} from "./testing/world.test-helpers.js";
 
 // Real server on loopback, real SQLite files, real WebSockets, Node clients through the Node adapter.
-interface Device {
-  name: string;
-  file: string;
-  db: Database;
-  client: SyncClient;
-  notes: NotesApi;
-  events: ChangeEvent[];
-}
-
-let dir: string;
-let server: RunningServer;
-const devices: Device[] = [];
-
-async function start(port = 0): Promise<RunningServer> {
-  return startServer({
-    port,
-    dataDir: path.join(dir, "server"),
-    webRoot: null,
-    secret: "client-core-test-secret",
-    logger: pino({ level: "silent" }),
-  });
-}
-
-async function signup(username = "alice"): Promise<string> {
-  const res = await fetch(`${server.url}/api/signup`, {
-    method: "POST",
-    body: JSON.stringify({ username, password: "correct horse" }),
-  });
-  return ((await res.json()) as { token: string }).token;
-}
-
-async function device(name: string, token: string, begin = true): Promise<Device> {
-  const file = path.join(dir, `${name}.db`);
-  const db = await openNodeDatabase(file);
-  const client = createSyncClient({
-    db,
-    url: server.syncUrl,
-    getToken: () => token,
-    reconnect: { initialMs: 20, maxMs: 200 },
-  });
-  const d: Device = { name, file, db, client, notes: createNotesApi(db), events: [] };
-  client.on("change", (e) => d.events.push(e));
-  devices.push(d);
-  if (begin) client.start();
-  return d;
-}
-
-async function shutdown(d: Device): Promise<void> {
-  devices.splice(devices.indexOf(d), 1);
-  await d.client.stop();
-  await d.db.close();
-}
-
-const table = (d: Device) =>
-  d.db.query(
-    "SELECT id, title, body, pinned, typeof(pinned) AS pt, position, typeof(position) AS qt, deleted_at FROM notes ORDER BY id",
-  );
-
-function waitFor(client: SyncClient, predicate: (s: SyncStatus) => boolean): Promise<SyncStatus> {
-  return new Promise((resolve) => {
-    if (predicate(client.status)) return resolve(client.status);
-    const off = client.on("status", (s) => {
-      if (predicate(s)) {
-        off();
-        resolve(s);
-      }
-    });
-  });
-}
-
-/** Resolves once `check` holds, re-checking after each change any device sees. */
-async function until(check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    const left = deadline - Date.now();
-    if (left <= 0) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, left);
-      const offs = devices.map((d) => d.client.on("change", done));
-      function done() {
-        clearTimeout(timer);
-        offs.forEach((off) => off());
-        resolve();
-      }
-    });
-  }
-}
-const hasTitles = (d: Device, titles: string[]) => async () =>
-  JSON.stringify(
-    (await d.db.query<{ title: string }>("SELECT title FROM notes ORDER BY title")).map(
-      (r) => r.title,
-    ),
-  ) === JSON.stringify([...titles].sort());
-
-async function changesOut(): Promise<number> {
-  const text = await (await fetch(`${server.url}/metrics`)).text();
-  return Number(/^notesync_changes_out_total (\d+)/m.exec(text)?.[1] ?? 0);
-}
-
-beforeEach(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "notesync-client-"));
-  server = await start();
-});
-afterEach(async () => {
-  for (const d of [...devices]) await shutdown(d);
-  await server.close();
-});
+useWorld();
 
 describe("sync client against the real server", () => {
   it("converges three devices that edit while some are disconnected", async () => {
@@ -187,7 +86,7 @@ describe("sync client against the real server", () => {
     await server.close();
     await waitFor(a.client, (s) => s.state === "offline");
     await a.notes.create({ title: "written while the server was down" });
-    server = await start(port);
+    await restartServer(port);
     await until(hasTitles(b, ["written while the server was down"]));
     await a.client.whenSynced();
   });

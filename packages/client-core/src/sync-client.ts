@@ -74,6 +74,7 @@ const TERMINAL = new Set<string>([
 ]);
 
 const LOCAL_CHANGES = `${SELECT_CHANGES} WHERE db_version > ? AND site_id = crsql_site_id() ORDER BY db_version, seq LIMIT ?`;
+const UNSENT_CHANGES = `${SELECT_CHANGES} WHERE db_version > ? AND site_id = crsql_site_id() ORDER BY db_version, seq`;
 const LOCAL_TRANSACTION = `${SELECT_CHANGES} WHERE db_version = ? AND site_id = crsql_site_id() ORDER BY seq`;
 /**
  * Rows with unconfirmed local edits. Counting over every pending change costs a scan of all of
@@ -173,6 +174,16 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
       const params = frame.changes.map((ch: Change) => changeParams(ch));
       await db.transaction(
         async (tx) => {
+          // Local edits not yet sent go first, inside the same lock: applying the server's
+          // changes may overwrite them here (last writer wins), and the server can keep or
+          // merge a losing edit only if it has received it.
+          const unsent = await tx.query<ChangeRowObject>(UNSENT_CHANGES, [pushedVersion]);
+          if (unsent.length > 0) {
+            const changes = unsent.map(objectToChange);
+            for (const f of chunkChanges(changes, { targetFrameBytes })) send(f);
+            pushedVersion = changes[changes.length - 1]!.dbVersion;
+            awaitingAck = true;
+          }
           await tx.execMany(INSERT_CHANGE, params);
           await saveCursor(tx, "server_version", frame.cursor);
         },

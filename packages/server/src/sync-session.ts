@@ -49,6 +49,8 @@ export class SyncSession implements HubMember {
   private hub: UserHub | null = null;
   private hello: HelloFrame | null = null;
   private serverVersion = 0;
+  /** The last server version the client says it has applied (hello, then its acks): what its edits had seen. */
+  private clientSeenVersion = 0;
   private live = false;
   private pumping = false;
   private caughtUpOnce = false;
@@ -103,7 +105,8 @@ export class SyncSession implements HubMember {
         case "changes":
           return this.onChanges(frame);
         case "ack":
-          return; // the client's stored cursor is its own business; ours is serverVersion
+          this.clientSeenVersion = Math.max(this.clientSeenVersion, frame.cursor);
+          return;
         case "error":
           this.log.warn({ code: frame.code, message: frame.message }, "client reported an error");
           if (frame.fatal) this.ws.close(1000);
@@ -163,6 +166,7 @@ export class SyncSession implements HubMember {
     const head = hub.db.dbVersion();
     // A cursor beyond our head means this database was replaced (restored from a backup): start over.
     this.serverVersion = hello.serverVersion <= head ? hello.serverVersion : 0;
+    this.clientSeenVersion = this.serverVersion;
     hub.members.add(this);
     this.state = "open";
     this.send({
@@ -182,7 +186,12 @@ export class SyncSession implements HubMember {
     const hub = this.hub!;
     if (whole.changes.length > 0) {
       const end = this.deps.metrics.applySeconds.startTimer();
-      const { before, after } = hub.db.applyFromClient(this.siteId, whole.changes, whole.cursor);
+      const { before, after } = hub.db.applyFromClient(
+        this.siteId,
+        whole.changes,
+        whole.cursor,
+        this.clientSeenVersion,
+      );
       end();
       this.deps.metrics.changesIn.inc(whole.changes.length);
       this.log.debug(

@@ -1,5 +1,6 @@
 import Database from "better-sqlite3";
 import { loadCrsqlite } from "@notesync/crsqlite-native";
+import { ConflictKeeper, TEXT_HISTORY_DDL } from "./conflicts.js";
 import {
   INSERT_CHANGE,
   SCHEMA_VERSION,
@@ -39,6 +40,7 @@ export class UserDatabase {
   readonly siteId: Buffer;
   private readonly db: Database.Database;
   private readonly stmts: ReturnType<UserDatabase["prepare"]>;
+  private readonly conflicts: ConflictKeeper;
   private closed = false;
 
   constructor(readonly file: string) {
@@ -50,6 +52,7 @@ export class UserDatabase {
       loadCrsqlite(this.db);
       this.migrate();
       this.stmts = this.prepare();
+      this.conflicts = new ConflictKeeper(this.db);
       this.siteId = this.db.prepare("SELECT crsql_site_id()").pluck().get() as Buffer;
     } catch (err) {
       this.closeQuietly();
@@ -65,6 +68,7 @@ export class UserDatabase {
     if (version === SCHEMA_VERSION) return;
     this.db.transaction(() => {
       for (const sql of schemaStatements(version)) this.db.exec(sql);
+      this.db.exec(TEXT_HISTORY_DDL);
       this.db.exec(`CREATE TABLE IF NOT EXISTS notesync_client_cursors (
         site_id BLOB PRIMARY KEY NOT NULL,
         client_version INTEGER NOT NULL
@@ -147,11 +151,13 @@ export class UserDatabase {
     siteId: Uint8Array,
     changes: readonly Change[],
     clientVersion: number,
+    seenVersion = Number.MAX_SAFE_INTEGER,
   ): { before: number; after: number } {
     const { insert, setClientCursor } = this.stmts;
     const before = this.dbVersion();
     try {
       this.db.transaction(() => {
+        const concurrent = this.conflicts.before(changes, seenVersion);
         for (const c of changes) {
           const params = changeParams(c);
           params[1] = asBuffer(c.pk);
@@ -160,6 +166,7 @@ export class UserDatabase {
           if (v instanceof Uint8Array) params[4] = params[5] = params[6] = asBuffer(v);
           insert.run(params);
         }
+        if (concurrent.length > 0) this.conflicts.after(concurrent);
         setClientCursor.run(asBuffer(siteId), BigInt(clientVersion));
       })();
     } catch (err) {
