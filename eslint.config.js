@@ -65,7 +65,7 @@ export default tseslint.config(
     languageOptions: { globals: { process: "readonly", console: "readonly" } },
   },
   {
-    files: ["**/*.test.ts", "e2e/**", "bench/**", "packages/server/**"],
+    files: ["**/*.test.ts", "**/*.test-helpers.ts", "e2e/**", "bench/**", "packages/server/**"],
     rules: { "no-restricted-imports": "off" },
   },
 );
