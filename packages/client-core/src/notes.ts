@@ -53,6 +53,8 @@ export interface NotesApi {
   /** Deletes the note on every device. */
   deleteForever(id: string): Promise<void>;
   emptyTrash(): Promise<void>;
+  /** Ids of notes with open conflicts. */
+  conflictedNoteIds(): Promise<Set<string>>;
   /** Open conflicts (competing edits that lost), newest first. */
   conflicts(noteId: string): Promise<NoteVersion[]>;
   /** Earlier versions, newest first. */
@@ -205,6 +207,12 @@ export function createNotesApi(db: Database, now: () => number = Date.now): Note
     },
     async emptyTrash() {
       await db.exec(`DELETE FROM notes WHERE deleted_at IS NOT NULL`);
+    },
+    async conflictedNoteIds() {
+      const rows = await db.query<{ note_id: string }>(
+        `SELECT DISTINCT note_id FROM note_versions WHERE kind = 'conflict' AND resolved_at IS NULL`,
+      );
+      return new Set(rows.map((r) => r.note_id));
     },
     conflicts: (noteId) =>
       versions(

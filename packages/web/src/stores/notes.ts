@@ -6,6 +6,7 @@ import {
   type Database,
   type Note,
   type NotesApi,
+  type NoteVersion,
   type SyncClient,
   type SyncStatus,
 } from "@notesync/client-core/browser";
@@ -34,6 +35,10 @@ export const useNotesStore = defineStore("notes", () => {
   const ready = ref(false);
   const openError = ref("");
   const recentlyTrashed = ref<Note | null>(null);
+  const conflicted = shallowRef<Set<string>>(new Set());
+  /** Open conflicts and history of the selected note. */
+  const conflicts = shallowRef<NoteVersion[]>([]);
+  const history = shallowRef<NoteVersion[]>([]);
   let db: Database | null = null;
   let api: NotesApi | null = null;
   let client: SyncClient | null = null;
@@ -46,6 +51,10 @@ export const useNotesStore = defineStore("notes", () => {
     if (!api) return;
     if (view.value === "trash") notes.value = await api.listTrash();
     else notes.value = query.value.trim() ? await api.search(query.value) : await api.list();
+    conflicted.value = await api.conflictedNoteIds();
+    const id = selectedId.value;
+    conflicts.value = id ? await api.conflicts(id) : [];
+    history.value = id ? await api.history(id) : [];
   });
 
   async function open(session: Session): Promise<void> {
@@ -67,7 +76,7 @@ export const useNotesStore = defineStore("notes", () => {
     });
     cleanups.push(
       client.on("change", (e) => {
-        if (e.tables.includes("notes")) void refresh();
+        if (e.tables.includes("notes") || e.tables.includes("note_versions")) void refresh();
       }),
       client.on("status", (s) => (status.value = s)),
     );
@@ -141,6 +150,23 @@ export const useNotesStore = defineStore("notes", () => {
     if (selectedId.value === id) selectedId.value = null;
   }
 
+  async function select(id: string | null): Promise<void> {
+    selectedId.value = id;
+    await refresh();
+  }
+
+  async function useVersion(versionId: string): Promise<void> {
+    await api?.useVersion(versionId);
+  }
+
+  async function keepBoth(versionId: string): Promise<void> {
+    await api?.keepBoth(versionId);
+  }
+
+  async function dismissConflict(versionId: string): Promise<void> {
+    await api?.dismissConflict(versionId);
+  }
+
   async function setView(next: View): Promise<void> {
     view.value = next;
     selectedId.value = null;
@@ -163,6 +189,13 @@ export const useNotesStore = defineStore("notes", () => {
     ready,
     openError,
     recentlyTrashed,
+    conflicted,
+    conflicts,
+    history,
+    select,
+    useVersion,
+    keepBoth,
+    dismissConflict,
     open,
     close,
     createNote,
