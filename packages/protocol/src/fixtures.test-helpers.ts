@@ -22,10 +22,10 @@ export function change(dbVersion: number, over: Partial<Change> = {}): Change {
 
 /** One frame of every type, with every kind of value: the golden vectors encode these. */
 export const SAMPLE_FRAMES: Record<string, Frame> = {
-  hello: { type: "hello", schemaVersion: 1, siteId: SITE_A, serverVersion: 42, token: "t0ken" },
+  hello: { type: "hello", schemaVersion: 2, siteId: SITE_A, serverVersion: 42, token: "t0ken" },
   welcome: {
     type: "welcome",
-    schemaVersion: 1,
+    schemaVersion: 2,
     siteId: SITE_B,
     clientVersion: 7,
     serverVersion: 5_000_000_000,

@@ -1,0 +1,16 @@
+// Rewrites test/vectors.json from SAMPLE_FRAMES. Run after a deliberate, version-bumped change of
+// the encoding (`npm run vectors -w @notesync/protocol`), then update PROTOCOL.md's examples.
+import fs from "node:fs";
+import { encodeFrame } from "../src/codec.js";
+import { SAMPLE_FRAMES } from "../src/fixtures.test-helpers.js";
+
+const vectors = Object.fromEntries(
+  Object.entries(SAMPLE_FRAMES).map(([name, frame]) => [
+    name,
+    Buffer.from(encodeFrame(frame)).toString("hex"),
+  ]),
+);
+fs.writeFileSync(
+  new URL("../test/vectors.json", import.meta.url),
+  `${JSON.stringify(vectors, null, 2)}\n`,
+);
