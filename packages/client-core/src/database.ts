@@ -31,7 +31,11 @@ export interface Database extends SqlExecutor {
   /** Runs `fn` in one transaction; a thrown error rolls everything back and rethrows. */
   transaction<T>(
     fn: (tx: SqlExecutor) => Promise<T>,
-    options?: { origin?: ChangeOrigin },
+    options?: {
+      origin?: ChangeOrigin;
+      /** The tables the transaction writes, when the caller knows (saves a query). */
+      tables?: readonly string[];
+    },
   ): Promise<T>;
   /** Called once per committed write that changed replicated tables. Returns an unsubscribe function. */
   onChange(listener: (event: ChangeEvent) => void): () => void;
@@ -56,16 +60,20 @@ export function createDatabase(driver: DatabaseDriver): Database {
   const dbVersion = async () =>
     Number((await driver.query<{ v: number }>("SELECT crsql_db_version() AS v"))[0]!.v);
 
-  async function announce(origin: ChangeOrigin): Promise<void> {
+  async function announce(origin: ChangeOrigin, knownTables?: readonly string[]): Promise<void> {
     const before = lastVersion ?? 0;
     const now = await dbVersion();
     if (now === before) return;
     lastVersion = now;
-    const rows = await driver.query<{ t: string }>(
-      `SELECT DISTINCT "table" AS t FROM crsql_changes WHERE db_version > ?`,
-      [before],
-    );
-    const event: ChangeEvent = { tables: rows.map((r) => r.t), origin };
+    const tables =
+      knownTables ??
+      (
+        await driver.query<{ t: string }>(
+          `SELECT DISTINCT "table" AS t FROM crsql_changes WHERE db_version > ?`,
+          [before],
+        )
+      ).map((r) => r.t);
+    const event: ChangeEvent = { tables, origin };
     if (event.tables.length === 0) return;
     for (const l of listeners) {
       try {
@@ -105,7 +113,7 @@ export function createDatabase(driver: DatabaseDriver): Database {
           await driver.exec("ROLLBACK").catch(() => undefined);
           throw err;
         }
-        await announce(options?.origin ?? "local");
+        await announce(options?.origin ?? "local", options?.tables);
         return result;
       }),
     onChange(listener) {

@@ -12,6 +12,8 @@ export interface DbCacheOptions {
   readonly maxOpen: number;
   /** Databases with no connection for this long are closed. */
   readonly idleMs: number;
+  /** Frames sent to clients aim for this size. */
+  readonly targetFrameBytes: number;
   readonly log: Logger;
 }
 
@@ -48,7 +50,11 @@ export class DbCache {
     let hub = this.hubs.get(userId);
     if (!hub) {
       const started = performance.now();
-      hub = new UserHub(userId, new UserDatabase(this.pathFor(userId)));
+      hub = new UserHub(
+        userId,
+        new UserDatabase(this.pathFor(userId)),
+        this.options.targetFrameBytes,
+      );
       this.hubs.set(userId, hub);
       this.options.log.debug(
         { userId, ms: Math.round(performance.now() - started) },

@@ -63,8 +63,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     options.tokenTtlSeconds ?? 30 * 24 * 3600,
   );
   const accounts = new AccountStore(path.join(dataDir, "accounts.db"));
+  const targetFrameBytes = Math.min(
+    options.targetFrameBytes ?? DEFAULT_TARGET_FRAME_BYTES,
+    limits.maxFrameBytes,
+  );
   const dbs = new DbCache({
     dir: path.join(dataDir, "users"),
+    targetFrameBytes,
     maxOpen: options.maxOpenDatabases ?? 1000,
     idleMs: options.databaseIdleMs ?? 5 * 60_000,
     log,

@@ -19,6 +19,7 @@ import type { WebSocket } from "ws";
 import type { DbCache } from "./db-cache.js";
 import type { Metrics } from "./metrics.js";
 import type { TokenService } from "./tokens.js";
+import type { LiveBatch } from "./live-batch.js";
 import type { HubMember, UserHub } from "./user-hub.js";
 import { StorageError } from "./user-db.js";
 
@@ -203,17 +204,18 @@ export class SyncSession implements HubMember {
     this.send({ type: "ack", cursor: whole.cursor });
   }
 
-  offerLive(changes: readonly Change[], fromVersion: number, toVersion: number): boolean {
+  offerLive(batch: LiveBatch): boolean {
     if (
       !this.live ||
-      this.serverVersion !== fromVersion ||
+      this.serverVersion !== batch.fromVersion ||
       this.unsentBytes > this.deps.highWaterBytes
-    )
+    ) {
       return false;
-    const mine = this.siteId;
-    const theirs = changes.filter((c) => !sameBytes(c.siteId, mine));
-    this.serverVersion = toVersion;
-    if (theirs.length > 0) this.sendChanges(theirs, toVersion);
+    }
+    this.serverVersion = batch.toVersion;
+    const { frames, count } = batch.framesFor(this.siteId);
+    for (const bytes of frames) this.sendBytes(bytes, "changes");
+    this.deps.metrics.changesOut.inc(count);
     return true;
   }
 
@@ -271,10 +273,13 @@ export class SyncSession implements HubMember {
   }
 
   private send(frame: ServerFrame): void {
+    this.sendBytes(encodeFrame(frame), frame.type);
+  }
+
+  private sendBytes(bytes: Uint8Array, type: ServerFrame["type"]): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
-    const bytes = encodeFrame(frame);
     this.unsentBytes += bytes.length;
-    this.deps.metrics.framesOut.inc({ type: frame.type });
+    this.deps.metrics.framesOut.inc({ type });
     this.ws.send(bytes, () => {
       this.unsentBytes -= bytes.length;
       if (this.drained && this.unsentBytes <= this.deps.highWaterBytes / 2) {
@@ -320,10 +325,4 @@ function closeCodeFor(code: string): number {
   if (code === ErrorCode.FrameTooLarge) return 1009;
   if (code === ErrorCode.Internal || code === ErrorCode.StorageFailed) return 1011;
   return 1008; // policy violation: malformed, unauthorized, mismatch
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

@@ -1,4 +1,4 @@
-import type { Change } from "@notesync/protocol";
+import { LiveBatch } from "./live-batch.js";
 import type { UserDatabase } from "./user-db.js";
 
 /** What the hub needs of a connection to push changes to it. */
@@ -6,10 +6,10 @@ export interface HubMember {
   /** The client's site id: its own changes are never sent back to it. */
   readonly siteId: Uint8Array;
   /**
-   * Offered the changes of commits in (fromVersion, toVersion]. Returns false when the member
-   * is not at `fromVersion` or cannot take them now; it then catches up from its own cursor.
+   * Offered the changes of new commits. Returns false when the member is not at the batch's
+   * `fromVersion` or cannot take them now; it then catches up from its own cursor.
    */
-  offerLive(changes: readonly Change[], fromVersion: number, toVersion: number): boolean;
+  offerLive(batch: LiveBatch): boolean;
   /** Catch up from the member's own cursor by reading the database. */
   pump(): void;
 }
@@ -31,6 +31,7 @@ export class UserHub {
   constructor(
     readonly userId: string,
     readonly db: UserDatabase,
+    private readonly targetFrameBytes: number,
     private readonly liveMaxRows = 5_000,
   ) {
     this.head = db.dbVersion();
@@ -69,8 +70,9 @@ export class UserHub {
     }
     const page = this.db.readChanges(from, NO_SITE, this.liveMaxRows);
     this.head = to;
+    const batch = new LiveBatch(page.changes, from, to, this.targetFrameBytes);
     for (const member of this.members) {
-      if (page.more || !member.offerLive(page.changes, from, to)) member.pump();
+      if (page.more || !member.offerLive(batch)) member.pump();
     }
   }
 }
