@@ -30,7 +30,9 @@ export async function startChild(
       reject(new Error(`${script} exited with ${code} before it was ready: ${out}`)),
     );
   });
-  proc.stdout!.resume();
+  proc.stdout!.on("data", (d: Buffer) => {
+    if (process.env.BENCH_DEBUG) process.stderr.write(d);
+  });
   return {
     proc,
     url,

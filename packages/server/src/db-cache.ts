@@ -50,6 +50,7 @@ export class DbCache {
     let hub = this.hubs.get(userId);
     if (!hub) {
       const started = performance.now();
+      this.evictOverLimit(1);
       hub = new UserHub(
         userId,
         new UserDatabase(this.pathFor(userId)),
@@ -60,18 +61,22 @@ export class DbCache {
         { userId, ms: Math.round(performance.now() - started) },
         "opened user database",
       );
-      this.evictOverLimit();
     }
     hub.lastUsed = Date.now();
     return hub;
   }
 
-  private evictOverLimit(): void {
-    if (this.hubs.size <= this.options.maxOpen) return;
+  /**
+   * Closes the least recently used idle databases so that `incoming` more fit under `maxOpen`.
+   * Databases with connections stay open even past the limit: closing one would break them.
+   */
+  private evictOverLimit(incoming: number): void {
+    const excess = this.hubs.size + incoming - this.options.maxOpen;
+    if (excess <= 0) return;
     const idle = [...this.hubs.values()]
       .filter((h) => h.members.size === 0)
       .sort((a, b) => a.lastUsed - b.lastUsed);
-    for (const hub of idle.slice(0, this.hubs.size - this.options.maxOpen)) this.closeHub(hub);
+    for (const hub of idle.slice(0, excess)) this.closeHub(hub);
   }
 
   private closeIdle(): void {

@@ -1,0 +1,48 @@
+import { startServer, type RunningServer } from "@notesync/server";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { pino } from "pino";
+import { build } from "vite";
+import { expect, test } from "@playwright/test";
+
+// client-core's adapter contract (the suite vitest runs against the Node adapter), run in real
+// Chromium against the wasm adapter with IndexedDB persistence. The page is built here with Vite
+// and served by the real server's static file handler.
+const here = path.dirname(fileURLToPath(import.meta.url));
+let outDir: string;
+let server: RunningServer;
+
+test.beforeAll(async () => {
+  outDir = fs.mkdtempSync(path.join(os.tmpdir(), "notesync-contract-page-"));
+  await build({
+    root: path.resolve(here, "../contract"),
+    logLevel: "warn",
+    build: { outDir, target: "esnext", emptyOutDir: true },
+  });
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "notesync-contract-data-"));
+  server = await startServer({
+    port: 0,
+    dataDir,
+    webRoot: outDir,
+    secret: "contract-secret-0123456789",
+    logger: pino({ level: "warn" }),
+  });
+});
+
+test.afterAll(async () => {
+  await server.close();
+  fs.rmSync(outDir, { recursive: true, force: true });
+});
+
+test("the wasm adapter passes the database adapter contract", async ({ page }) => {
+  await page.goto(server.url);
+  const outcomes = await page.evaluate(() =>
+    (
+      window as unknown as { runContract: () => Promise<{ name: string; error: string | null }[]> }
+    ).runContract(),
+  );
+  expect(outcomes.length).toBeGreaterThanOrEqual(5);
+  for (const o of outcomes) expect(o.error, o.name).toBeNull();
+});

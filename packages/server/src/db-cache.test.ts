@@ -1,0 +1,54 @@
+import { pino } from "pino";
+import { afterEach, describe, expect, it } from "vitest";
+import { DbCache } from "./db-cache.js";
+import type { HubMember } from "./user-hub.js";
+import { tempDir } from "./testing/harness.test-helpers.js";
+
+const member = (): HubMember => ({
+  siteId: new Uint8Array(16),
+  offerLive: () => true,
+  pump: () => undefined,
+});
+const user = (n: number) => n.toString(16).padStart(32, "0");
+
+describe("DbCache", () => {
+  let cache: DbCache;
+  afterEach(() => cache.close());
+
+  it("keeps databases with connections open past the limit, and closes idle ones first", () => {
+    cache = new DbCache({
+      dir: tempDir(),
+      maxOpen: 2,
+      idleMs: 60_000,
+      targetFrameBytes: 65536,
+      log: pino({ level: "silent" }),
+    });
+    const a = cache.open(user(1));
+    a.members.add(member());
+    const b = cache.open(user(2));
+    b.members.add(member());
+    // Over the limit, but every open database is in use: the new one must work.
+    const c = cache.open(user(3));
+    expect(c.db.dbVersion()).toBe(0);
+    expect(cache.openCount).toBe(3);
+    c.members.add(member());
+
+    a.members.clear();
+    const d = cache.open(user(4));
+    expect(d.db.dbVersion()).toBe(0);
+    expect(() => a.db.dbVersion()).toThrow(/not open/);
+    expect(b.db.dbVersion()).toBe(0);
+    expect(cache.openCount).toBe(3);
+  });
+
+  it("refuses user ids that are not server-made", () => {
+    cache = new DbCache({
+      dir: tempDir(),
+      maxOpen: 2,
+      idleMs: 60_000,
+      targetFrameBytes: 65536,
+      log: pino({ level: "silent" }),
+    });
+    expect(() => cache.open("../../etc/passwd")).toThrow(/invalid user id/);
+  });
+});
