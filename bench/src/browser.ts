@@ -1,7 +1,7 @@
 import { chromium, type Page } from "@playwright/test";
 import { startNoteSync } from "./common.js";
 import { sleep, waitUntil } from "./procs.js";
-import { fmt, summarize, table } from "./stats.js";
+import { fmt, percentile, summarize, table } from "./stats.js";
 
 const CHROMIUM_ARGS = [
   "--no-sandbox",
@@ -12,6 +12,43 @@ const CHROMIUM_ARGS = [
   "--disable-component-update",
   "--disable-sync",
 ];
+
+/** Stamps the last WebSocket send and receive of a page, on the clock both pages share. */
+function stampWebSockets() {
+  const w = window as unknown as {
+    __ws: { sent: number; recv: number };
+    WebSocket: typeof WebSocket;
+  };
+  w.__ws = { sent: 0, recv: 0 };
+  const Original = w.WebSocket;
+  w.WebSocket = class extends Original {
+    constructor(url: string | URL, protocols?: string | string[]) {
+      super(url, protocols);
+      this.addEventListener(
+        "message",
+        () => (w.__ws.recv = performance.timeOrigin + performance.now()),
+      );
+    }
+    override send(data: string | ArrayBufferLike | Blob | ArrayBufferView) {
+      w.__ws.sent = performance.timeOrigin + performance.now();
+      super.send(data);
+    }
+  };
+}
+
+type Handle = {
+  __notesync: {
+    db: {
+      exec(sql: string, p: unknown[]): Promise<void>;
+      onChange(l: (e: { origin: string }) => void): void;
+    };
+  };
+};
+type Marks = {
+  __seen: Record<string, number>;
+  __applied: number;
+  __ws: { sent: number; recv: number };
+};
 
 async function signIn(page: Page, url: string, username: string, mode: "Sign up" | "Sign in") {
   await page.goto(url);
@@ -25,7 +62,8 @@ async function signIn(page: Page, url: string, username: string, mode: "Sign up"
  * Two Chromium contexts of one user. The writer changes a note's title through the app's
  * database; the time runs from just before that local write until the other page's note list
  * shows the new title (a MutationObserver there records it). Both pages read the same clock
- * (`performance.timeOrigin + performance.now()`).
+ * (`performance.timeOrigin + performance.now()`). The stages on the way are stamped too: local
+ * commit, the writer's WebSocket send, the reader's receive, the reader's commit.
  */
 export async function browserLatency(edits = 100): Promise<string> {
   const server = await startNoteSync();
@@ -34,66 +72,105 @@ export async function browserLatency(edits = 100): Promise<string> {
     args: CHROMIUM_ARGS,
   });
   try {
-    const [a, b] = [
-      await (await browser.newContext()).newPage(),
-      await (await browser.newContext()).newPage(),
-    ];
+    const pages: Page[] = [];
+    for (let i = 0; i < 2; i++) {
+      const context = await browser.newContext();
+      await context.addInitScript(stampWebSockets);
+      pages.push(await context.newPage());
+    }
+    const [a, b] = pages as [Page, Page];
     await signIn(a, server.url, "browser", "Sign up");
     await signIn(b, server.url, "browser", "Sign in");
     await a.getByRole("button", { name: "New note" }).click();
     await a.getByLabel("Title").fill("edit start");
     await b.getByRole("list", { name: "Notes" }).getByText("edit start").waitFor();
     await b.evaluate(() => {
-      const seen: Record<string, number> = {};
-      (window as unknown as { __seen: Record<string, number> }).__seen = seen;
+      const w = window as unknown as Marks & Handle;
+      w.__seen = {};
+      w.__notesync.db.onChange((e) => {
+        if (e.origin === "remote") w.__applied = performance.timeOrigin + performance.now();
+      });
       new MutationObserver(() => {
         const now = performance.timeOrigin + performance.now();
         for (const el of document.querySelectorAll(".note-title")) {
           const text = el.textContent ?? "";
-          if (text.startsWith("edit ") && !(text in seen)) seen[text] = now;
+          if (text.startsWith("edit ") && !(text in w.__seen)) w.__seen[text] = now;
         }
       }).observe(document.body, { subtree: true, childList: true, characterData: true });
     });
-    const samples: number[] = [];
+    const stages = {
+      commit: [] as number[],
+      sent: [] as number[],
+      received: [] as number[],
+      applied: [] as number[],
+      visible: [] as number[],
+    };
     for (let i = 0; i < edits; i++) {
       const title = `edit ${i}`;
-      const t0 = await a.evaluate(async (title) => {
-        const handle = (
-          window as unknown as {
-            __notesync: { db: { exec(sql: string, p: unknown[]): Promise<void> } };
-          }
-        ).__notesync;
+      const [t0, committed] = await a.evaluate(async (title) => {
+        const w = window as unknown as Handle;
         const t = performance.timeOrigin + performance.now();
-        await handle.db.exec("UPDATE notes SET title = ?", [title]);
-        return t;
+        await w.__notesync.db.exec("UPDATE notes SET title = ?", [title]);
+        return [t, performance.timeOrigin + performance.now()];
       }, title);
-      let t1 = 0;
+      let seen = { visible: 0, applied: 0, received: 0 };
       await waitUntil(
         async () => {
-          t1 = await b.evaluate(
-            (title) => (window as unknown as { __seen: Record<string, number> }).__seen[title] ?? 0,
-            title,
-          );
-          return t1 > 0;
+          seen = await b.evaluate((title) => {
+            const w = window as unknown as Marks;
+            return { visible: w.__seen[title] ?? 0, applied: w.__applied, received: w.__ws.recv };
+          }, title);
+          return seen.visible > 0;
         },
         30_000,
         2,
       );
-      samples.push(t1 - t0);
+      const sent = await a.evaluate(() => (window as unknown as Marks).__ws.sent);
+      stages.commit.push(committed - t0);
+      stages.sent.push(sent - t0);
+      stages.received.push(seen.received - t0);
+      stages.applied.push(seen.applied - t0);
+      stages.visible.push(seen.visible - t0);
       await sleep(20);
     }
-    const s = summarize(samples);
+    const s = summarize(stages.visible);
+    const median = (xs: number[]) =>
+      percentile(
+        [...xs].sort((x, y) => x - y),
+        50,
+      ).toFixed(1);
     console.log(`  Chromium -> Chromium: ${fmt(s)}`);
-    return table(
-      ["path", "median ms", "p95 ms", "p99 ms"],
-      [
+    return (
+      table(
+        ["path", "median ms", "p95 ms", "p99 ms"],
         [
-          "edit in one browser -> visible in the other",
-          s.median.toFixed(1),
-          s.p95.toFixed(1),
-          s.p99.toFixed(1),
+          [
+            "edit in one browser -> visible in the other",
+            s.median.toFixed(1),
+            s.p95.toFixed(1),
+            s.p99.toFixed(1),
+          ],
         ],
-      ],
+      ) +
+      "\n\nMedian time after the write began, by stage:\n\n" +
+      table(
+        [
+          "writer committed locally",
+          "writer sent",
+          "reader received",
+          "reader committed",
+          "reader's list shows it",
+        ],
+        [
+          [
+            median(stages.commit),
+            median(stages.sent),
+            median(stages.received),
+            median(stages.applied),
+            median(stages.visible),
+          ],
+        ],
+      )
     );
   } finally {
     await browser.close();

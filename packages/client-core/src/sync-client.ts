@@ -110,7 +110,6 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
   let attempt = 0;
   let reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   let pushTimer: ReturnType<typeof setTimeout> | null = null;
-  let pushScheduled = false;
   /** A local commit happened since the last look for unsent changes (saves a query per remote batch). */
   let unsentLocal = true;
   let terminalError = false;
@@ -135,30 +134,35 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
   });
 
   db.onChange((event) => {
+    if (event.origin === "local") {
+      unsentLocal = true;
+      // Sending comes first: queries wait their turn on the one connection (in a browser each
+      // costs milliseconds), so the push's query is queued before the app's re-queries and
+      // the pending count, which is recounted once the changes are on their way.
+      if (socket && (status.state === "live" || status.state === "syncing")) schedulePush();
+      else void refreshPending();
+    }
     for (const l of listeners.change) l(event);
-    if (event.origin !== "local") return;
-    unsentLocal = true;
-    void refreshPending();
-    schedulePush();
   });
 
   function send(frame: ClientFrame): void {
     if (socket?.readyState === 1) socket.send(encodeFrame(frame));
   }
 
-  /** Pushes soon: after `pushDelayMs`, or (by default) right after the current task. */
+  const pushNow = coalesced(() => push().catch(failConnection));
+
+  /** Pushes now, or after `pushDelayMs` when set (to batch bursts of commits). */
   function schedulePush(): void {
-    if (pushScheduled || !socket) return;
-    pushScheduled = true;
-    const run = () => {
-      pushScheduled = false;
-      pushTimer = null;
-      void push().catch(failConnection);
-    };
+    if (!socket) return;
     const delay = options.pushDelayMs ?? 0;
-    // setTimeout(0) costs a millisecond or more (4 ms in nested browser timers) on every edit.
-    if (delay > 0) pushTimer = setTimeout(run, delay);
-    else queueMicrotask(run);
+    if (delay === 0) {
+      void pushNow();
+    } else if (!pushTimer) {
+      pushTimer = setTimeout(() => {
+        pushTimer = null;
+        void pushNow();
+      }, delay);
+    }
   }
 
   /** Sends the next page of local changes after `pushedVersion`; one page in flight at a time. */
@@ -178,6 +182,7 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
     for (const frame of chunkChanges(changes, { targetFrameBytes })) send(frame);
     pushedVersion = upTo;
     awaitingAck = true;
+    void refreshPending();
   }
 
   async function applyRemote(frame: ChangesFrame): Promise<void> {
@@ -335,7 +340,6 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
     socket = null;
     if (pushTimer) clearTimeout(pushTimer);
     pushTimer = null;
-    pushScheduled = false;
     if (!running) return setStatus({ state: "offline", progress: null });
     if (terminalError) return setStatus({ state: "error", progress: null });
     setStatus({ state: "offline", progress: null });
