@@ -1,8 +1,15 @@
 import path from "node:path";
 import { artifacts, expect, noteList, signUp, test, uniqueName, writeNote } from "./fixtures";
 
-test("on a phone-sized screen the list and the editor take turns, and the keyboard still works", async ({ browser, server }) => {
-  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+test("on a phone-sized screen the list and the editor take turns, and the keyboard still works", async ({
+  browser,
+  server,
+}) => {
+  const context = await browser.newContext({
+    viewport: { width: 390, height: 844 },
+    isMobile: true,
+    hasTouch: true,
+  });
   const page = await context.newPage();
   await signUp(page, server, uniqueName("phone"));
   await writeNote(page, "On the go", "written on a phone");

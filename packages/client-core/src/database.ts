@@ -84,15 +84,15 @@ export function createDatabase(driver: DatabaseDriver): Database {
     }
   }
 
-  const ready = serialized(async () => {
+  // Runs before anything else queued on the connection.
+  serialized(async () => {
     lastVersion = await dbVersion();
-  });
+  }).catch(() => undefined); // a broken connection shows on the next call
 
   const db: Database = {
     siteId: driver.siteId,
     exec: (sql, params) =>
       serialized(async () => {
-        await ready;
         await driver.exec(sql, params);
         await announce("local");
       }),

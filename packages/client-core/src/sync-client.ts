@@ -390,11 +390,7 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
     reconnectNow() {
       if (!running) return;
       attempt = 0;
-      if (reconnectTimer) {
-        clearTimeout(reconnectTimer);
-        reconnectTimer = null;
-      }
-      dropConnection(4000);
+      dropConnection(4000); // may schedule a reconnect: replace it with one now
       if (reconnectTimer) clearTimeout(reconnectTimer);
       reconnectTimer = null;
       void connect();
