@@ -38,31 +38,34 @@ export { expect };
 let counter = 0;
 export const uniqueName = (prefix: string) => `${prefix}${process.pid}x${counter++}`;
 
-export async function signUp(
+/** Opens the app, fills in the credentials, presses `button`, and waits until sync is live. */
+async function enter(
   page: Page,
   server: RunningServer,
   username: string,
-  password = "correct horse battery",
-): Promise<void> {
+  password: string,
+  button: "Sign up" | "Sign in",
+) {
   await page.goto(server.url);
   await page.getByLabel("Username").fill(username);
   await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign up" }).click();
+  await page.getByRole("button", { name: button }).click();
   await expect(page.getByRole("status")).toContainText("Live", { timeout: 20_000 });
 }
 
-export async function signIn(
+export const signUp = (
   page: Page,
   server: RunningServer,
   username: string,
   password = "correct horse battery",
-): Promise<void> {
-  await page.goto(server.url);
-  await page.getByLabel("Username").fill(username);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page.getByRole("status")).toContainText("Live", { timeout: 20_000 });
-}
+) => enter(page, server, username, password, "Sign up");
+
+export const signIn = (
+  page: Page,
+  server: RunningServer,
+  username: string,
+  password = "correct horse battery",
+) => enter(page, server, username, password, "Sign in");
 
 export async function newContext(
   browser: Browser,
