@@ -7,6 +7,7 @@ import {
 } from "@notesync/protocol";
 import { SignJWT } from "jose";
 import crypto from "node:crypto";
+import os from "node:os";
 import WebSocket from "ws";
 import { startNoteSync } from "./common.js";
 import { sleep } from "./procs.js";
@@ -35,7 +36,7 @@ async function connect(syncUrl: string, jwt: string): Promise<Conn> {
   const ws = new WebSocket(syncUrl);
   const conn: Conn = { ws, siteId: crypto.randomBytes(16) };
   await new Promise<void>((resolve, reject) => {
-    ws.once("error", reject);
+    ws.on("error", reject); // after the hello, errors end the step through the missing samples
     ws.once("open", () =>
       ws.send(
         encodeFrame({
@@ -80,8 +81,8 @@ async function inBatches<T>(
  * `users` users with two connections each; a tenth of the users write once a second from one
  * connection, and the time until the other connection receives the change is the push latency.
  */
-async function step(users: number, seconds: number) {
-  const server = await startNoteSync();
+async function step(users: number, seconds: number, workers: string) {
+  const server = await startNoteSync(undefined, workers);
   try {
     const syncUrl = `${server.url.replace("http", "ws")}/sync`;
     const rssBefore = server.rssBytes();
@@ -154,7 +155,7 @@ async function step(users: number, seconds: number) {
 
 /** Server memory per idle connection: many connections of one user (one database). */
 async function idleMemory(connections: number) {
-  const server = await startNoteSync();
+  const server = await startNoteSync(undefined, "1");
   try {
     const syncUrl = `${server.url.replace("http", "ws")}/sync`;
     const jwt = await token(crypto.randomBytes(16).toString("hex"));
@@ -171,13 +172,30 @@ async function idleMemory(connections: number) {
   }
 }
 
-export async function capacity(
-  userSteps = [250, 500, 1000, 2000, 3000],
-  seconds = 10,
-): Promise<string> {
+export async function capacity(userSteps = [250, 500, 1000, 2000, 3000], seconds = 10): Promise<string> {
+  const cores = String(os.availableParallelism());
+  let out = "";
+  for (const workers of ["1", cores]) {
+    console.log(`  server processes: ${workers}`);
+    out += `Server processes: ${workers}\n\n${await capacitySteps(userSteps, seconds, workers)}\n\n`;
+  }
+  const idle = await idleMemory(2000);
+  console.log(`  idle: ${(idle / 1024).toFixed(1)} KiB of server memory per connection (2,000 connections of one user)`);
+  return out + `Idle connections (2,000 of one user, one database, one process): ${(idle / 1024).toFixed(1)} KiB of server RSS each.`;
+}
+
+async function capacitySteps(userSteps: number[], seconds: number, workers: string): Promise<string> {
   const rows: (string | number)[][] = [];
   for (const users of userSteps) {
-    const r = await step(users, seconds);
+    let r: Awaited<ReturnType<typeof step>>;
+    try {
+      r = await step(users, seconds, workers);
+    } catch (err) {
+      // Past the machine's limits (open files: sockets plus three per open user database).
+      console.log(`  ${users} users: could not connect everyone: ${(err as Error).message}`);
+      rows.push([users, users * 2, "-", "-", `no: ${(err as Error).message}`, "-", "-"]);
+      break;
+    }
     const perConn = (r.rssConnected - r.rssBefore) / r.connections / 1024;
     console.log(
       `  ${users} users, ${r.connections} connections, ${Math.round(users / 10)} writes/s: push ${fmt(r.latency)}; RSS ${(r.rssLoaded / 2 ** 20).toFixed(0)} MiB`,
@@ -193,10 +211,6 @@ export async function capacity(
     ]);
     if (r.latency.p99 >= 100) break;
   }
-  const idle = await idleMemory(2000);
-  console.log(
-    `  idle: ${(idle / 1024).toFixed(1)} KiB of server memory per connection (2,000 connections of one user)`,
-  );
   return (
     table(
       [
@@ -209,7 +223,6 @@ export async function capacity(
         "RSS per connection KiB (incl. its user's database)",
       ],
       rows,
-    ) +
-    `\n\nIdle connections (2,000 of one user, one database): ${(idle / 1024).toFixed(1)} KiB of server RSS each.`
+    )
   );
 }

@@ -36,9 +36,23 @@ export async function startChild(
   return {
     proc,
     url,
+    /** Resident memory of the process and all its descendants (cluster workers). */
     rssBytes() {
-      const status = fs.readFileSync(`/proc/${proc.pid}/status`, "utf8");
-      return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
+      const rss = (pid: number): number => {
+        let bytes = 0;
+        try {
+          const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
+          bytes = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+          for (const task of fs.readdirSync(`/proc/${pid}/task`)) {
+            const children = fs.readFileSync(`/proc/${pid}/task/${task}/children`, "utf8").trim();
+            for (const child of children ? children.split(/\s+/) : []) bytes += rss(Number(child));
+          }
+        } catch {
+          // the process ended meanwhile
+        }
+        return bytes;
+      };
+      return rss(proc.pid!);
     },
     stop() {
       return new Promise((resolve) => {

@@ -86,6 +86,7 @@ export class AccountStore {
   constructor(file: string, limits = { maxFailures: 5, windowMs: 15 * 60_000 }) {
     this.db = new Database(file);
     this.db.pragma("journal_mode = WAL");
+    this.db.pragma("busy_timeout = 5000"); // several server processes may share it
     this.db.exec(`CREATE TABLE IF NOT EXISTS users (
       id TEXT PRIMARY KEY NOT NULL,
       username TEXT NOT NULL UNIQUE COLLATE NOCASE,

@@ -1,6 +1,9 @@
 #!/usr/bin/env node
+import cluster from "node:cluster";
+import os from "node:os";
 import { parseArgs } from "node:util";
-import { startServer } from "./server.js";
+import { runPrimary, runWorker } from "./cluster.js";
+import { startServer, type ServerOptions } from "./server.js";
 
 const HELP = `notesync-server: NoteSync's sync server and web app
 
@@ -10,6 +13,7 @@ Options (each also read from the environment variable shown):
   --data-dir <dir>     accounts and user databases   NOTESYNC_DATA_DIR  (./data)
   --log-level <level>  trace|debug|info|warn|error   NOTESYNC_LOG_LEVEL (info)
   --web-root <dir>     built web app to serve        NOTESYNC_WEB_ROOT  (packages/web/dist)
+  --workers <n|auto>   server processes (one a core) NOTESYNC_WORKERS   (1; auto = every core)
   NOTESYNC_SECRET      token signing secret (generated into the data directory when unset)
   NOTESYNC_CRSQLITE_PATH  a cr-sqlite library to load instead of the one npm install built
 `;
@@ -21,6 +25,7 @@ const { values } = parseArgs({
     "data-dir": { type: "string" },
     "log-level": { type: "string" },
     "web-root": { type: "string" },
+    workers: { type: "string" },
     help: { type: "boolean", short: "h" },
   },
 });
@@ -35,25 +40,40 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   process.exit(2);
 }
 
-const server = await startServer({
+const workersOption = values.workers ?? env.NOTESYNC_WORKERS ?? "1";
+const workers = workersOption === "auto" ? os.availableParallelism() : Number(workersOption);
+if (!Number.isInteger(workers) || workers < 1) {
+  process.stderr.write(`invalid --workers ${workersOption}\n${HELP}`);
+  process.exit(2);
+}
+
+const options: ServerOptions = {
   host: values.host ?? env.NOTESYNC_HOST ?? "127.0.0.1",
   port,
   dataDir: values["data-dir"] ?? env.NOTESYNC_DATA_DIR ?? "./data",
   logLevel: values["log-level"] ?? env.NOTESYNC_LOG_LEVEL ?? "info",
   webRoot: values["web-root"] ?? env.NOTESYNC_WEB_ROOT,
   secret: env.NOTESYNC_SECRET,
-});
-process.stdout.write(`\n  NoteSync is running at ${server.url}\n\n`);
+};
+const announce = (url: string) => process.stdout.write(`\n  NoteSync is running at ${url}\n\n`);
 
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => {
-    server.log.info({ signal }, "shutting down");
-    server.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        server.log.error({ err }, "shutdown failed");
-        process.exit(1);
-      },
-    );
-  });
+if (workers > 1 && cluster.isPrimary) {
+  await runPrimary(workers, options, announce);
+} else if (cluster.isWorker) {
+  await runWorker(options);
+} else {
+  const server = await startServer(options);
+  announce(server.url);
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => {
+      server.log.info({ signal }, "shutting down");
+      server.close().then(
+        () => process.exit(0),
+        (err: unknown) => {
+          server.log.error({ err }, "shutdown failed");
+          process.exit(1);
+        },
+      );
+    });
+  }
 }

@@ -16,10 +16,10 @@ interface Child {
   exited: Promise<number | null>;
 }
 
-async function startCli(dataDir: string): Promise<Child> {
+async function startCli(dataDir: string, extraArgs: string[] = []): Promise<Child> {
   const proc = spawn(
     process.execPath,
-    [cli, "--port", "0", "--data-dir", dataDir, "--log-level", "warn"],
+    [cli, "--port", "0", "--data-dir", dataDir, "--log-level", "warn", ...extraArgs],
     {
       env: { ...process.env, NOTESYNC_SECRET: "process-test-secret-0123456789" },
       stdio: ["ignore", "pipe", "inherit"],
@@ -110,6 +110,30 @@ describe("the server process", () => {
     const err = await c.next("error");
     expect(err).toMatchObject({ code: "going_away", fatal: true });
     expect(await c.closed).toBe(1001);
+    expect(await child.exited).toBe(0);
+  });
+
+  it("with --workers 2 runs two server processes that push each other's users' changes, and stops them all", async () => {
+    const child = await startCli(tempDir(), ["--workers", "2"]);
+    children.push(child.proc);
+    const alice = await signup(child.server);
+    const phone = clientDb(tempDir(), "phone");
+    const connections: RawClient[] = [];
+    for (let i = 0; i < 4; i++) connections.push(await RawClient.sync(child.server, alice.token, Uint8Array.from({ length: 16 }, () => i + 1)));
+    for (const c of connections) await c.next("changes");
+    const metrics = await (await fetch(`${child.server.url}/metrics`)).text();
+    expect(metrics).toMatch(/^notesync_connections 4$/m); // summed over both workers
+
+    phone.exec("INSERT INTO notes (id, title) VALUES ('n1', 'from one worker to the other')");
+    const [writer, ...readers] = connections;
+    writer!.send({ type: "changes", cursor: phone.dbVersion(), partial: false, changes: phone.readChanges(0, new Uint8Array(16), 1e6).changes });
+    for (const r of readers) {
+      const got = await r.next("changes", (f) => f.changes.some((c) => c.val === "from one worker to the other"));
+      expect(got.changes.length).toBeGreaterThan(0);
+    }
+    connections.forEach((c) => c.close());
+    phone.close();
+    child.proc.kill("SIGTERM");
     expect(await child.exited).toBe(0);
   });
 });

@@ -5,6 +5,7 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { pino, type Logger } from "pino";
+import type { Registry } from "prom-client";
 import { WebSocketServer, type WebSocket } from "ws";
 import { AccountStore } from "./accounts.js";
 import { createAccountsApi, sendJson } from "./api.js";
@@ -36,6 +37,8 @@ export interface ServerOptions {
   /** Bytes unsent to one client beyond which the server stops reading for it (backpressure). */
   readonly highWaterBytes?: number;
   readonly targetFrameBytes?: number;
+  /** Produces the /metrics text (a cluster worker asks its primary for every worker's); default: this server's. */
+  readonly metricsText?: () => Promise<string>;
 }
 
 export interface RunningServer {
@@ -45,6 +48,8 @@ export interface RunningServer {
   readonly syncUrl: string;
   readonly port: number;
   readonly log: Logger;
+  /** This server's Prometheus registry. */
+  readonly metrics: Registry;
   /** Stops accepting, closes sockets with "going away", closes every database. */
   close(): Promise<void>;
 }
@@ -101,8 +106,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       if (pathname === "/metrics") {
         metrics.openDatabases.set(dbs.openCount);
         metrics.unsentBytes.set([...sessions].reduce((sum, s) => sum + s.unsent, 0));
+        const text = await (options.metricsText?.() ?? metrics.registry.metrics());
         res.writeHead(200, { "content-type": metrics.registry.contentType });
-        return res.end(await metrics.registry.metrics());
+        return res.end(text);
       }
       if (await accountsApi(req, res, pathname)) return;
       if (serveStatic?.(req, res)) return;
@@ -163,6 +169,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     syncUrl: `ws://${base}/sync`,
     port,
     log,
+    metrics: metrics.registry,
     close() {
       closing ??= (async () => {
         clearInterval(pinger);

@@ -1,0 +1,98 @@
+import cluster, { type Worker } from "node:cluster";
+import path from "node:path";
+import { pino } from "pino";
+import { AggregatorRegistry } from "prom-client";
+import { startServer, type RunningServer, type ServerOptions } from "./server.js";
+import { TokenService } from "./tokens.js";
+
+/** Messages between the primary and its workers. */
+type ClusterMessage =
+  | { type: "notesync:listening"; url: string }
+  | { type: "notesync:metrics?"; id: number }
+  | { type: "notesync:metrics"; id: number; text: string };
+
+/**
+ * Runs the server in `workers` processes sharing one port (node:cluster), so the server uses
+ * every core. Any worker may serve any user: the user's SQLite file is opened by each worker that
+ * has a connection of that user (WAL allows it), and a commit in one worker reaches the others'
+ * connections through the file watcher that also catches other processes' writes.
+ */
+export async function runPrimary(workers: number, options: ServerOptions, onReady: (url: string) => void): Promise<void> {
+  const log = pino({ level: options.logLevel ?? "info" });
+  // Every worker must sign and verify tokens with the same secret.
+  const secret = TokenService.loadSecret(path.resolve(options.dataDir), options.secret);
+  const aggregator = new AggregatorRegistry();
+  let stopping = false;
+  let announced = false;
+
+  const fork = (): Worker => {
+    const worker = cluster.fork({ NOTESYNC_SECRET: secret, NOTESYNC_CLUSTER_WORKER: "1" });
+    worker.on("message", (message: ClusterMessage) => {
+      if (message.type === "notesync:listening" && !announced) {
+        announced = true;
+        onReady(message.url);
+      }
+      if (message.type === "notesync:metrics?") {
+        aggregator.clusterMetrics().then(
+          (text) => worker.send({ type: "notesync:metrics", id: message.id, text } satisfies ClusterMessage),
+          (err: unknown) => log.error({ err }, "collecting metrics from workers failed"),
+        );
+      }
+    });
+    return worker;
+  };
+  cluster.on("exit", (worker, code, signal) => {
+    if (stopping) return;
+    log.error({ pid: worker.process.pid, code, signal }, "a worker died; starting another");
+    fork();
+  });
+  for (let i = 0; i < workers; i++) fork();
+  log.info({ workers }, "started workers");
+
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => {
+      stopping = true;
+      log.info({ signal }, "shutting down workers");
+      const alive = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
+      let left = alive.length;
+      if (left === 0) process.exit(0);
+      for (const w of alive) {
+        w.once("exit", () => {
+          if (--left === 0) process.exit(0);
+        });
+        w.process.kill("SIGTERM");
+      }
+    });
+  }
+}
+
+/** A worker: the whole server, with /metrics aggregated over every worker by the primary. */
+export async function runWorker(options: ServerOptions): Promise<RunningServer> {
+  new AggregatorRegistry(); // answers the primary's requests for this worker's metrics
+  let nextId = 0;
+  const waiting = new Map<number, (text: string) => void>();
+  process.on("message", (message: ClusterMessage) => {
+    if (message.type === "notesync:metrics") waiting.get(message.id)?.(message.text);
+  });
+  const server = await startServer({
+    ...options,
+    metricsText: () => {
+      const id = nextId++;
+      return new Promise<string>((resolve) => {
+        waiting.set(id, (text) => {
+          waiting.delete(id);
+          resolve(text);
+        });
+        process.send?.({ type: "notesync:metrics?", id } satisfies ClusterMessage);
+      });
+    },
+  });
+  AggregatorRegistry.setRegistries([server.metrics]);
+  process.send?.({ type: "notesync:listening", url: server.url } satisfies ClusterMessage);
+  const stop = () => server.close().then(() => process.exit(0), () => process.exit(1));
+  process.once("SIGTERM", stop);
+  process.once("SIGINT", stop);
+  // The primary is gone (killed): do not outlive it.
+  process.once("disconnect", stop);
+  return server;
+}
