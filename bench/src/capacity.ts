@@ -172,7 +172,10 @@ async function idleMemory(connections: number) {
   }
 }
 
-export async function capacity(userSteps = [250, 500, 1000, 2000, 3000], seconds = 10): Promise<string> {
+export async function capacity(
+  userSteps = [250, 500, 1000, 2000, 3000],
+  seconds = 10,
+): Promise<string> {
   const cores = String(os.availableParallelism());
   let out = "";
   for (const workers of ["1", cores]) {
@@ -180,11 +183,20 @@ export async function capacity(userSteps = [250, 500, 1000, 2000, 3000], seconds
     out += `Server processes: ${workers}\n\n${await capacitySteps(userSteps, seconds, workers)}\n\n`;
   }
   const idle = await idleMemory(2000);
-  console.log(`  idle: ${(idle / 1024).toFixed(1)} KiB of server memory per connection (2,000 connections of one user)`);
-  return out + `Idle connections (2,000 of one user, one database, one process): ${(idle / 1024).toFixed(1)} KiB of server RSS each.`;
+  console.log(
+    `  idle: ${(idle / 1024).toFixed(1)} KiB of server memory per connection (2,000 connections of one user)`,
+  );
+  return (
+    out +
+    `Idle connections (2,000 of one user, one database, one process): ${(idle / 1024).toFixed(1)} KiB of server RSS each.`
+  );
 }
 
-async function capacitySteps(userSteps: number[], seconds: number, workers: string): Promise<string> {
+async function capacitySteps(
+  userSteps: number[],
+  seconds: number,
+  workers: string,
+): Promise<string> {
   const rows: (string | number)[][] = [];
   for (const users of userSteps) {
     let r: Awaited<ReturnType<typeof step>>;
@@ -211,18 +223,16 @@ async function capacitySteps(userSteps: number[], seconds: number, workers: stri
     ]);
     if (r.latency.p99 >= 100) break;
   }
-  return (
-    table(
-      [
-        "users",
-        "connections",
-        "push median ms",
-        "push p99 ms",
-        "p99 < 100 ms",
-        "server RSS MiB",
-        "RSS per connection KiB (incl. its user's database)",
-      ],
-      rows,
-    )
+  return table(
+    [
+      "users",
+      "connections",
+      "push median ms",
+      "push p99 ms",
+      "p99 < 100 ms",
+      "server RSS MiB",
+      "RSS per connection KiB (incl. its user's database)",
+    ],
+    rows,
   );
 }

@@ -15,7 +15,10 @@ export const repo = path.resolve(here, "../..");
 export const tmp = (prefix: string) => fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 
 /** The real NoteSync server, as `npm start` runs it, in its own process. */
-export function startNoteSync(dataDir = tmp("bench-notesync-"), workers = process.env.BENCH_WORKERS ?? "1"): Promise<Child> {
+export function startNoteSync(
+  dataDir = tmp("bench-notesync-"),
+  workers = process.env.BENCH_WORKERS ?? "1",
+): Promise<Child> {
   return startChild(
     path.join(repo, "packages/server/dist/cli.js"),
     ["--port", "0", "--data-dir", dataDir, "--log-level", "warn", "--workers", workers],

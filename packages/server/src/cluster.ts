@@ -8,6 +8,8 @@ import { TokenService } from "./tokens.js";
 /** Messages between the primary and its workers. */
 type ClusterMessage =
   | { type: "notesync:listening"; url: string }
+  /** A worker committed to a user's database; the primary relays it to the other workers. */
+  | { type: "notesync:commit"; userId: string }
   | { type: "notesync:metrics?"; id: number }
   | { type: "notesync:metrics"; id: number; text: string };
 
@@ -17,7 +19,11 @@ type ClusterMessage =
  * has a connection of that user (WAL allows it), and a commit in one worker reaches the others'
  * connections through the file watcher that also catches other processes' writes.
  */
-export async function runPrimary(workers: number, options: ServerOptions, onReady: (url: string) => void): Promise<void> {
+export async function runPrimary(
+  workers: number,
+  options: ServerOptions,
+  onReady: (url: string) => void,
+): Promise<void> {
   const log = pino({ level: options.logLevel ?? "info" });
   // Every worker must sign and verify tokens with the same secret.
   const secret = TokenService.loadSecret(path.resolve(options.dataDir), options.secret);
@@ -32,9 +38,19 @@ export async function runPrimary(workers: number, options: ServerOptions, onRead
         announced = true;
         onReady(message.url);
       }
+      if (message.type === "notesync:commit") {
+        for (const other of Object.values(cluster.workers ?? {})) {
+          if (other && other !== worker) other.send(message);
+        }
+      }
       if (message.type === "notesync:metrics?") {
         aggregator.clusterMetrics().then(
-          (text) => worker.send({ type: "notesync:metrics", id: message.id, text } satisfies ClusterMessage),
+          (text) =>
+            worker.send({
+              type: "notesync:metrics",
+              id: message.id,
+              text,
+            } satisfies ClusterMessage),
           (err: unknown) => log.error({ err }, "collecting metrics from workers failed"),
         );
       }
@@ -53,7 +69,9 @@ export async function runPrimary(workers: number, options: ServerOptions, onRead
     process.once(signal, () => {
       stopping = true;
       log.info({ signal }, "shutting down workers");
-      const alive = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
+      const alive = Object.values(cluster.workers ?? {}).filter(
+        (w): w is Worker => w !== undefined,
+      );
       let left = alive.length;
       if (left === 0) process.exit(0);
       for (const w of alive) {
@@ -71,11 +89,15 @@ export async function runWorker(options: ServerOptions): Promise<RunningServer> 
   new AggregatorRegistry(); // answers the primary's requests for this worker's metrics
   let nextId = 0;
   const waiting = new Map<number, (text: string) => void>();
+  let server: RunningServer | null = null;
   process.on("message", (message: ClusterMessage) => {
     if (message.type === "notesync:metrics") waiting.get(message.id)?.(message.text);
+    if (message.type === "notesync:commit") server?.noticeCommitElsewhere(message.userId);
   });
-  const server = await startServer({
+  server = await startServer({
     ...options,
+    onCommit: (userId) =>
+      process.send?.({ type: "notesync:commit", userId } satisfies ClusterMessage),
     metricsText: () => {
       const id = nextId++;
       return new Promise<string>((resolve) => {
@@ -89,10 +111,15 @@ export async function runWorker(options: ServerOptions): Promise<RunningServer> 
   });
   AggregatorRegistry.setRegistries([server.metrics]);
   process.send?.({ type: "notesync:listening", url: server.url } satisfies ClusterMessage);
-  const stop = () => server.close().then(() => process.exit(0), () => process.exit(1));
+  const running = server;
+  const stop = () =>
+    running.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   process.once("SIGTERM", stop);
   process.once("SIGINT", stop);
   // The primary is gone (killed): do not outlive it.
   process.once("disconnect", stop);
-  return server;
+  return running;
 }

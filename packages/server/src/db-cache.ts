@@ -32,7 +32,7 @@ export class DbCache {
     this.sweeper.unref();
     this.watcher = fs.watch(options.dir, (_event, file) => {
       const userId = file?.toString().replace(/\.db(-wal)?$/, "");
-      if (userId) this.hubs.get(userId)?.checkExternalWrite();
+      if (userId) this.hubs.get(userId)?.noticeFileWrite();
     });
   }
 
@@ -86,8 +86,14 @@ export class DbCache {
     }
   }
 
+  /** The user's database was changed by another server process: push the news to our connections. */
+  noticeCommitElsewhere(userId: string): void {
+    this.hubs.get(userId)?.checkExternalWrite();
+  }
+
   private closeHub(hub: UserHub): void {
     this.hubs.delete(hub.userId);
+    hub.dispose();
     try {
       hub.db.close();
       this.options.log.debug({ userId: hub.userId }, "closed idle user database");

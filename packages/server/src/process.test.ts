@@ -119,16 +119,30 @@ describe("the server process", () => {
     const alice = await signup(child.server);
     const phone = clientDb(tempDir(), "phone");
     const connections: RawClient[] = [];
-    for (let i = 0; i < 4; i++) connections.push(await RawClient.sync(child.server, alice.token, Uint8Array.from({ length: 16 }, () => i + 1)));
+    for (let i = 0; i < 4; i++)
+      connections.push(
+        await RawClient.sync(
+          child.server,
+          alice.token,
+          Uint8Array.from({ length: 16 }, () => i + 1),
+        ),
+      );
     for (const c of connections) await c.next("changes");
     const metrics = await (await fetch(`${child.server.url}/metrics`)).text();
     expect(metrics).toMatch(/^notesync_connections 4$/m); // summed over both workers
 
     phone.exec("INSERT INTO notes (id, title) VALUES ('n1', 'from one worker to the other')");
     const [writer, ...readers] = connections;
-    writer!.send({ type: "changes", cursor: phone.dbVersion(), partial: false, changes: phone.readChanges(0, new Uint8Array(16), 1e6).changes });
+    writer!.send({
+      type: "changes",
+      cursor: phone.dbVersion(),
+      partial: false,
+      changes: phone.readChanges(0, new Uint8Array(16), 1e6).changes,
+    });
     for (const r of readers) {
-      const got = await r.next("changes", (f) => f.changes.some((c) => c.val === "from one worker to the other"));
+      const got = await r.next("changes", (f) =>
+        f.changes.some((c) => c.val === "from one worker to the other"),
+      );
       expect(got.changes.length).toBeGreaterThan(0);
     }
     connections.forEach((c) => c.close());

@@ -37,6 +37,8 @@ export interface ServerOptions {
   /** Bytes unsent to one client beyond which the server stops reading for it (backpressure). */
   readonly highWaterBytes?: number;
   readonly targetFrameBytes?: number;
+  /** Called after a client's changes were committed to a user's database (cluster workers tell each other). */
+  readonly onCommit?: (userId: string) => void;
   /** Produces the /metrics text (a cluster worker asks its primary for every worker's); default: this server's. */
   readonly metricsText?: () => Promise<string>;
 }
@@ -50,6 +52,8 @@ export interface RunningServer {
   readonly log: Logger;
   /** This server's Prometheus registry. */
   readonly metrics: Registry;
+  /** Another process committed to this user's database: push it to the user's connections here. */
+  noticeCommitElsewhere(userId: string): void;
   /** Stops accepting, closes sockets with "going away", closes every database. */
   close(): Promise<void>;
 }
@@ -96,6 +100,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     ),
     pageRows: 5_000,
     highWaterBytes: options.highWaterBytes ?? 1024 * 1024,
+    onCommit: options.onCommit,
   };
 
   const server = http.createServer((req, res) => {
@@ -170,6 +175,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     port,
     log,
     metrics: metrics.registry,
+    noticeCommitElsewhere: (userId) => dbs.noticeCommitElsewhere(userId),
     close() {
       closing ??= (async () => {
         clearInterval(pinger);

@@ -33,6 +33,8 @@ export interface SessionDeps {
   readonly targetFrameBytes: number;
   /** Rows read from the database per catch-up page. */
   readonly pageRows: number;
+  /** Called after a client's changes were committed to a user's database. */
+  readonly onCommit?: (userId: string) => void;
   /** Stop reading the database for this connection while more than this many bytes are unsent. */
   readonly highWaterBytes: number;
 }
@@ -199,7 +201,10 @@ export class SyncSession implements HubMember {
         { changes: whole.changes.length, clientVersion: whole.cursor, before, after },
         "applied client changes",
       );
-      if (after > before) hub.scheduleFlush();
+      if (after > before) {
+        hub.scheduleFlush();
+        this.deps.onCommit?.(hub.userId);
+      }
     }
     this.send({ type: "ack", cursor: whole.cursor });
   }

@@ -25,6 +25,7 @@ export class UserHub {
   readonly members = new Set<HubMember>();
   private head: number;
   private flushScheduled = false;
+  private recheck: NodeJS.Timeout | null = null;
   private lastDataVersion: number;
   lastUsed = Date.now();
 
@@ -59,6 +60,28 @@ export class UserHub {
     if (dataVersion === this.lastDataVersion) return;
     this.lastDataVersion = dataVersion;
     this.scheduleFlush();
+  }
+
+  /**
+   * A write to the WAL file was seen. The writer's commit becomes visible only when it updates
+   * the shared-memory index afterwards, which no file event reports, so look again a little later.
+   */
+  noticeFileWrite(): void {
+    this.checkExternalWrite();
+    if (this.recheck) clearTimeout(this.recheck);
+    let delay = 2;
+    const again = () => {
+      this.checkExternalWrite();
+      delay *= 4;
+      this.recheck = delay <= 128 ? setTimeout(again, delay) : null;
+    };
+    this.recheck = setTimeout(again, delay);
+  }
+
+  /** Stops timers (the database is being closed). */
+  dispose(): void {
+    if (this.recheck) clearTimeout(this.recheck);
+    this.recheck = null;
   }
 
   private flush(): void {
