@@ -1,5 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { RawClient, account, testServer } from "./testing/harness.test-helpers.js";
+import fs from "node:fs";
+import http from "node:http";
+import path from "node:path";
+import { RawClient, account, tempDir, testServer } from "./testing/harness.test-helpers.js";
 
 describe("accounts API and server endpoints", () => {
   let server: Awaited<ReturnType<typeof testServer>>;
@@ -79,5 +82,34 @@ describe("accounts API and server endpoints", () => {
     const missing = await fetch(`${server.url}/nope`);
     expect(missing.status).toBe(404);
     expect(await missing.json()).toMatchObject({ error: "not_found" });
+  });
+});
+
+describe("serving the web app", () => {
+  it("serves files from the web root, index.html for app routes, and nothing outside it", async () => {
+    const root = tempDir("notesync-web-");
+    fs.writeFileSync(path.join(root, "index.html"), "<h1>app</h1>");
+    fs.mkdirSync(path.join(root, "assets"));
+    fs.writeFileSync(path.join(root, "assets", "app.js"), "console.log(1)");
+    fs.mkdirSync(`${root}-secret`);
+    fs.writeFileSync(`${root}-secret/key.txt`, "do not serve");
+    const server = await testServer({ webRoot: root });
+    try {
+      const js = await fetch(`${server.url}/assets/app.js`);
+      expect(js.headers.get("content-type")).toMatch(/javascript/);
+      expect(js.headers.get("cache-control")).toMatch(/immutable/);
+      expect(await (await fetch(`${server.url}/notes/some-id`)).text()).toBe("<h1>app</h1>");
+      const get = (rawPath: string) =>
+        new Promise<number>((resolve) =>
+          http.get({ host: "127.0.0.1", port: server.port, path: rawPath }, (res) =>
+            resolve(res.statusCode ?? 0),
+          ),
+        );
+      const sibling = `/..%2f${path.basename(root)}-secret%2fkey.txt`;
+      expect(await get(sibling)).toBe(404);
+      expect(await get("/..%2f..%2f..%2fetc%2fpasswd")).toBe(404);
+    } finally {
+      await server.close();
+    }
   });
 });

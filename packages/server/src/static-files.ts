@@ -32,7 +32,7 @@ export function createStaticHandler(root: string) {
       return false;
     }
     let file = path.resolve(absoluteRoot, `.${rel}`);
-    if (!file.startsWith(absoluteRoot)) return false;
+    if (file !== absoluteRoot && !file.startsWith(absoluteRoot + path.sep)) return false;
     if (!fs.existsSync(file) || fs.statSync(file).isDirectory()) {
       if (path.extname(rel) !== "") return false;
       file = path.join(absoluteRoot, "index.html");
