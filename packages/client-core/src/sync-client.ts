@@ -235,6 +235,7 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
         c.ackedVersion = frame.clientVersion;
         await saveCursor(db, "acked_version", c.ackedVersion);
         pushedVersion = c.ackedVersion;
+        unsentLocal = true; // what was sent on the last connection may not have arrived
         catchUp = { from: c.serverVersion, to: frame.serverVersion };
         setStatus({
           state: "syncing",
