@@ -3,6 +3,7 @@ import { IDBBatchAtomicVFS } from "@vlcn.io/wa-sqlite/src/examples/IDBBatchAtomi
 import { applySchema, createDatabase, type Database, type DatabaseDriver } from "../database.js";
 
 type WasmDB = Awaited<ReturnType<Awaited<ReturnType<typeof initWasm>>["open"]>>;
+type WasmStmt = Awaited<ReturnType<WasmDB["prepare"]>>;
 
 /**
  * The package's default VFS registers IndexedDB with `durability: "relaxed"`: xSync returns
@@ -35,16 +36,22 @@ class WasmDriver implements DatabaseDriver {
     return this.db.execO(sql, bind(params) as never) as Promise<T[]>;
   }
 
+  /** Prepared once per SQL text: in the browser every prepare and finalize costs a round trip. */
+  private readonly prepared = new Map<string, Promise<WasmStmt>>();
+
   async execMany(sql: string, lists: readonly (readonly unknown[])[]): Promise<void> {
-    const stmt = await this.db.prepare(sql);
-    try {
-      for (const params of lists) await stmt.run(null, ...bind(params)!);
-    } finally {
-      await stmt.finalize(null);
+    let stmt = this.prepared.get(sql);
+    if (!stmt) {
+      stmt = this.db.prepare(sql);
+      this.prepared.set(sql, stmt);
     }
+    const ready = await stmt;
+    for (const params of lists) await ready.run(null, ...bind(params)!);
   }
 
   async close(): Promise<void> {
+    for (const stmt of this.prepared.values()) await (await stmt).finalize(null);
+    this.prepared.clear();
     await this.db.exec("SELECT crsql_finalize()");
     await this.db.close();
   }
