@@ -1,25 +1,11 @@
 import path from "node:path";
-import {
-  artifacts,
-  expect,
-  newContext,
-  noteList,
-  signIn,
-  signUp,
-  test,
-  uniqueName,
-  writeNote,
-} from "./fixtures";
+import { artifacts, expect, noteList, test, writeNote, twoBrowsersOfOneUser } from "./fixtures";
 
 test("an edit made on two devices at once shows as a conflict, and Keep both keeps both", async ({
   browser,
   server,
 }) => {
-  const user = uniqueName("conflicted");
-  const a = await newContext(browser);
-  const b = await newContext(browser);
-  await signUp(a.page, server, user);
-  await signIn(b.page, server, user);
+  const { a, b } = await twoBrowsersOfOneUser(browser, server, "conflicted");
   await writeNote(a.page, "Packing list", "passport");
   await noteList(b.page)
     .getByRole("button", { name: /Packing list/ })

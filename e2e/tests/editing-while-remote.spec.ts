@@ -1,23 +1,10 @@
-import {
-  expect,
-  newContext,
-  noteList,
-  signIn,
-  signUp,
-  test,
-  uniqueName,
-  writeNote,
-} from "./fixtures";
+import { expect, noteList, test, writeNote, twoBrowsersOfOneUser } from "./fixtures";
 
 test("typing in a note while the other device edits it keeps the caret and the typed text", async ({
   browser,
   server,
 }) => {
-  const user = uniqueName("typist");
-  const a = await newContext(browser);
-  const b = await newContext(browser);
-  await signUp(a.page, server, user);
-  await signIn(b.page, server, user);
+  const { a, b } = await twoBrowsersOfOneUser(browser, server, "typist");
   await writeNote(a.page, "Draft", "Hello world");
   await noteList(b.page).getByRole("button", { name: /Draft/ }).click();
   await expect(b.page.getByLabel("Body")).toHaveValue("Hello world");

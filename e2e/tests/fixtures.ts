@@ -86,3 +86,17 @@ export async function writeNote(page: Page, title: string, body = ""): Promise<v
 }
 
 export const noteList = (page: Page) => page.getByRole("list", { name: /notes/i });
+
+/** Two browsers (separate contexts) signed in as one new user: `a` signed up, `b` signed in. */
+export async function twoBrowsersOfOneUser(
+  browser: Browser,
+  server: RunningServer,
+  prefix: string,
+) {
+  const user = uniqueName(prefix);
+  const a = await newContext(browser);
+  const b = await newContext(browser);
+  await signUp(a.page, server, user);
+  await signIn(b.page, server, user);
+  return { user, a, b };
+}

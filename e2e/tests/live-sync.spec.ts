@@ -4,22 +4,18 @@ import {
   expect,
   newContext,
   noteList,
-  signIn,
   signUp,
   test,
   uniqueName,
   writeNote,
+  twoBrowsersOfOneUser,
 } from "./fixtures";
 
 test("a note typed in one browser appears in another without a click, and an edit comes back", async ({
   browser,
   server,
 }) => {
-  const user = uniqueName("alice");
-  const a = await newContext(browser);
-  const b = await newContext(browser);
-  await signUp(a.page, server, user);
-  await signIn(b.page, server, user);
+  const { a, b } = await twoBrowsersOfOneUser(browser, server, "alice");
   await a.page.screenshot({ path: path.join(artifacts, "notes-empty.png") });
 
   await writeNote(a.page, "Groceries", "milk, eggs");

@@ -1,25 +1,11 @@
 import path from "node:path";
-import {
-  artifacts,
-  expect,
-  newContext,
-  noteList,
-  signIn,
-  signUp,
-  test,
-  uniqueName,
-  writeNote,
-} from "./fixtures";
+import { artifacts, expect, noteList, test, writeNote, twoBrowsersOfOneUser } from "./fixtures";
 
 test("offline: edits are kept, the waiting count shows, a reload works, and both browsers converge", async ({
   browser,
   server,
 }) => {
-  const user = uniqueName("traveller");
-  const a = await newContext(browser);
-  const b = await newContext(browser);
-  await signUp(a.page, server, user);
-  await signIn(b.page, server, user);
+  const { a, b } = await twoBrowsersOfOneUser(browser, server, "traveller");
   await writeNote(a.page, "Before the flight", "packed");
   await expect(noteList(b.page).getByRole("button", { name: /Before the flight/ })).toBeVisible();
   // The service worker has the app cached before the network goes away.
