@@ -103,6 +103,11 @@ describe("note history", () => {
     const history = await notes.history(note.id);
     expect(history.map((v) => v.body)).toEqual(["second draft", "first draft"]);
 
+    // A note that was empty until now has no earlier version worth keeping.
+    const fresh = await notes.create();
+    await notes.update(fresh.id, { title: "Typed at once" });
+    expect(await notes.history(fresh.id)).toEqual([]);
+
     await notes.useVersion(history.find((v) => v.body === "first draft")!.id);
     expect((await notes.get(note.id))!.body).toBe("first draft");
     await a.client.whenSynced();

@@ -121,7 +121,7 @@ export function createNotesApi(db: Database, now: () => number = Date.now): Note
     return v;
   };
 
-  /** Saves the note as it is now into its history, unless a snapshot is recent (or `force`). */
+  /** Saves the note as it is now into its history, unless a snapshot is recent (or `force`) or the note is empty. */
   async function snapshot(tx: SqlExecutor, id: string, force: boolean): Promise<void> {
     const t = now();
     if (!force) {
@@ -133,7 +133,7 @@ export function createNotesApi(db: Database, now: () => number = Date.now): Note
     }
     await tx.exec(
       `INSERT INTO note_versions (id, note_id, kind, title, body, created_at)
-       SELECT ?, id, 'history', title, body, ? FROM notes WHERE id = ?`,
+       SELECT ?, id, 'history', title, body, ? FROM notes WHERE id = ? AND (title != '' OR body != '')`,
       [crypto.randomUUID(), t, id],
     );
     await tx.exec(
