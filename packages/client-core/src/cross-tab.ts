@@ -1,6 +1,8 @@
 import type { ChangeEvent, Database } from "./database.js";
 import {
   createSyncClient,
+  firstStatus,
+  isSynced,
   type SyncClient,
   type SyncClientOptions,
   type SyncStatus,
@@ -138,16 +140,8 @@ export function createCrossTabSyncClient(
       return () => set.delete(listener);
     },
     whenSynced() {
-      return new Promise((resolve) => {
-        const check = (s: SyncStatus) => {
-          if (s.state === "live" && s.pending === 0) {
-            listeners.status.delete(check);
-            resolve();
-          }
-        };
-        listeners.status.add(check);
-        check(status);
-      });
+      // The leading tab knows about pushes still in flight; the others see the mirrored status.
+      return engine ? engine.whenSynced() : firstStatus(listeners.status, status, isSynced);
     },
   };
 }

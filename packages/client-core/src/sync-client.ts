@@ -66,6 +66,26 @@ export interface SyncClient {
   whenSynced(): Promise<void>;
 }
 
+/** Live, with nothing local waiting for the server. */
+export const isSynced = (s: SyncStatus) => s.state === "live" && s.pending === 0;
+
+/** Resolves at the first status, the current one included, that satisfies `done`. */
+export function firstStatus(
+  listeners: Set<(s: SyncStatus) => void>,
+  current: SyncStatus,
+  done: (s: SyncStatus) => boolean,
+): Promise<void> {
+  return new Promise((resolve) => {
+    const check = (s: SyncStatus) => {
+      if (!done(s)) return;
+      listeners.delete(check);
+      resolve();
+    };
+    listeners.add(check);
+    check(current);
+  });
+}
+
 /** Codes after which reconnecting cannot help until something changes (a new token, an app update). */
 const TERMINAL = new Set<string>([
   ErrorCode.Unauthorized,
@@ -402,16 +422,7 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
       return () => set.delete(listener);
     },
     whenSynced() {
-      return new Promise((resolve) => {
-        const check = (s: SyncStatus) => {
-          if (s.state === "live" && s.pending === 0 && !awaitingAck) {
-            listeners.status.delete(check);
-            resolve();
-          }
-        };
-        listeners.status.add(check);
-        check(status);
-      });
+      return firstStatus(listeners.status, status, (s) => isSynced(s) && !awaitingAck);
     },
   };
 }

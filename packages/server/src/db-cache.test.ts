@@ -9,6 +9,14 @@ const member = (): HubMember => ({
   offerLive: () => true,
   pump: () => undefined,
 });
+const smallCache = () =>
+  new DbCache({
+    dir: tempDir(),
+    maxOpen: 2,
+    idleMs: 60_000,
+    targetFrameBytes: 65536,
+    log: pino({ level: "silent" }),
+  });
 const user = (n: number) => n.toString(16).padStart(32, "0");
 
 describe("DbCache", () => {
@@ -16,13 +24,7 @@ describe("DbCache", () => {
   afterEach(() => cache.close());
 
   it("keeps databases with connections open past the limit, and closes idle ones first", () => {
-    cache = new DbCache({
-      dir: tempDir(),
-      maxOpen: 2,
-      idleMs: 60_000,
-      targetFrameBytes: 65536,
-      log: pino({ level: "silent" }),
-    });
+    cache = smallCache();
     const a = cache.open(user(1));
     a.members.add(member());
     const b = cache.open(user(2));
@@ -42,13 +44,7 @@ describe("DbCache", () => {
   });
 
   it("refuses user ids that are not server-made", () => {
-    cache = new DbCache({
-      dir: tempDir(),
-      maxOpen: 2,
-      idleMs: 60_000,
-      targetFrameBytes: 65536,
-      log: pino({ level: "silent" }),
-    });
+    cache = smallCache();
     expect(() => cache.open("../../etc/passwd")).toThrow(/invalid user id/);
   });
 });
