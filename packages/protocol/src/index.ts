@@ -12,3 +12,6 @@ export {
   type ChunkOptions,
 } from "./chunk.js";
 export * from "./changes-sql.js";
+export * from "./note-doc.js";
+export { unpackPk, type PkValue } from "./packed-pk.js";
+export * from "./note-text.js";

@@ -2,7 +2,7 @@
  * The notes schema, defined once for the server and every client. Replicated tables are CRRs
  * (cr-sqlite): every NOT NULL column has a default, no UNIQUE besides the primary key.
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 export interface TableSchema {
   /** Primary-key columns: they travel inside `pk`, never as a change's `cid`. */
@@ -13,6 +13,11 @@ export interface TableSchema {
 }
 
 export const TABLES = {
+  /**
+   * A note's metadata. `title` and `body` are the schema-2 text columns, kept only so that
+   * edits made before the upgrade still arrive (the server turns them into Yjs edits); since
+   * schema 3 a note's text lives in `note_updates`.
+   */
   notes: {
     primaryKey: ["id"],
     columns: ["title", "body", "pinned", "position", "created_at", "updated_at", "deleted_at"],
@@ -44,6 +49,21 @@ export const TABLES = {
   resolved_at INTEGER
 )`,
   },
+  /**
+   * A note's text: Yjs updates of the note's document (a `Y.Text` "title" and one "body"),
+   * insert-only. Merging any set of them in any order, with duplicates, gives the same text,
+   * so a compaction that replaces several rows by one merged row is always safe.
+   */
+  note_updates: {
+    primaryKey: ["note_id", "id"],
+    columns: ["data"],
+    createSql: `CREATE TABLE IF NOT EXISTS note_updates (
+  note_id TEXT NOT NULL,
+  id TEXT NOT NULL,
+  data BLOB NOT NULL DEFAULT x'',
+  PRIMARY KEY (note_id, id)
+)`,
+  },
 } as const satisfies Record<string, TableSchema>;
 
 export type TableName = keyof typeof TABLES;
@@ -54,12 +74,42 @@ export const ROW_SENTINEL_CID = "-1";
 
 const crr = (name: TableName) => [TABLES[name].createSql, `SELECT crsql_as_crr('${name}')`];
 
-/** `MIGRATIONS[v]` takes a database from schema version v to v + 1. Never edit a step; add one. */
-const MIGRATIONS: readonly (readonly string[])[] = [crr("notes"), crr("note_versions")];
+/**
+ * Local on every replica, never replicated: each note's plain text (from its Yjs document, or
+ * from the legacy columns while it has none), kept in the same transaction as the rows that
+ * change it, with a full-text index for the list, previews and search.
+ */
+export const NOTE_TEXT_DDL = [
+  `CREATE TABLE IF NOT EXISTS note_text (
+  note_id TEXT PRIMARY KEY NOT NULL,
+  title TEXT NOT NULL DEFAULT '',
+  body TEXT NOT NULL DEFAULT ''
+)`,
+  `CREATE VIRTUAL TABLE IF NOT EXISTS note_fts USING fts5(title, body, content='note_text', content_rowid='rowid', tokenize='unicode61 remove_diacritics 2')`,
+  `CREATE TRIGGER IF NOT EXISTS note_text_ai AFTER INSERT ON note_text BEGIN
+  INSERT INTO note_fts (rowid, title, body) VALUES (new.rowid, new.title, new.body);
+END`,
+  `CREATE TRIGGER IF NOT EXISTS note_text_ad AFTER DELETE ON note_text BEGIN
+  INSERT INTO note_fts (note_fts, rowid, title, body) VALUES ('delete', old.rowid, old.title, old.body);
+END`,
+  `CREATE TRIGGER IF NOT EXISTS note_text_au AFTER UPDATE ON note_text BEGIN
+  INSERT INTO note_fts (note_fts, rowid, title, body) VALUES ('delete', old.rowid, old.title, old.body);
+  INSERT INTO note_fts (rowid, title, body) VALUES (new.rowid, new.title, new.body);
+END`,
+  // Until a note's Yjs rows arrive, its text is what the legacy columns hold.
+  `INSERT OR IGNORE INTO note_text (note_id, title, body) SELECT id, title, body FROM notes`,
+];
 
-/** Statements that bring a database from `fromVersion` (0: empty) to SCHEMA_VERSION. Idempotent. */
-export function schemaStatements(fromVersion = 0): string[] {
-  return MIGRATIONS.slice(fromVersion).flat();
+/** `MIGRATIONS[v]` takes a database from schema version v to v + 1. Never edit a step; add one. */
+const MIGRATIONS: readonly (readonly string[])[] = [
+  crr("notes"),
+  crr("note_versions"),
+  [...crr("note_updates"), ...NOTE_TEXT_DDL],
+];
+
+/** Statements that bring a database from `fromVersion` (0: empty) to `toVersion`. Idempotent. */
+export function schemaStatements(fromVersion = 0, toVersion = SCHEMA_VERSION): string[] {
+  return MIGRATIONS.slice(fromVersion, toVersion).flat();
 }
 
 /** Whether `cid` may appear in a change to `table`. */

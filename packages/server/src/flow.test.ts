@@ -38,7 +38,7 @@ describe("flow control and liveness", () => {
     let pushed = 0;
     let maxUnsent = 0;
     for (let round = 0; round < 16; round++) {
-      phone.exec(`INSERT INTO notes (id, title, body) WITH RECURSIVE s(v) AS (SELECT 1 UNION ALL SELECT v + 1 FROM s WHERE v < 100)
+      phone.exec(`INSERT INTO note_versions (id, title, body) WITH RECURSIVE s(v) AS (SELECT 1 UNION ALL SELECT v + 1 FROM s WHERE v < 100)
         SELECT 'r${round}-' || v, 'note', hex(randomblob(2000)) FROM s`);
       const changes = phone.readChanges(pushed, ANY_SITE, 1e6).changes;
       for (const f of chunkChanges(changes, { targetFrameBytes: 512 * 1024 })) writer.send(f);

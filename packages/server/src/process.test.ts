@@ -58,7 +58,7 @@ describe("the server process", () => {
     const alice = await signup(first.server);
 
     const phone = clientDb(tempDir(), "phone");
-    phone.exec(`INSERT INTO notes (id, title, body) WITH RECURSIVE s(v) AS (SELECT 1 UNION ALL SELECT v + 1 FROM s WHERE v < 6000)
+    phone.exec(`INSERT INTO note_versions (id, title, body) WITH RECURSIVE s(v) AS (SELECT 1 UNION ALL SELECT v + 1 FROM s WHERE v < 6000)
       SELECT 'n' || v, 'note ' || v, hex(randomblob(40)) FROM s`);
     const changes: Change[] = phone.readChanges(0, new Uint8Array(16), 1e6).changes;
     const c = await RawClient.sync(first.server, alice.token, phone.siteId);
@@ -71,7 +71,7 @@ describe("the server process", () => {
       const db = new Database(path.join(dataDir, "users", `${alice.userId}.db`), {
         readonly: true,
       });
-      const n = db.prepare("SELECT count(*) FROM notes").pluck().get() as number;
+      const n = db.prepare("SELECT count(*) FROM note_versions").pluck().get() as number;
       db.close();
       return n;
     };
@@ -131,7 +131,7 @@ describe("the server process", () => {
     const metrics = await (await fetch(`${child.server.url}/metrics`)).text();
     expect(metrics).toMatch(/^notesync_connections 4$/m); // summed over both workers
 
-    phone.exec("INSERT INTO notes (id, title) VALUES ('n1', 'from one worker to the other')");
+    phone.exec("INSERT INTO note_versions (id, title) VALUES ('n1', 'from one worker to the other')");
     const [writer, ...readers] = connections;
     writer!.send({
       type: "changes",

@@ -52,8 +52,6 @@ export class SyncSession implements HubMember {
   private hub: UserHub | null = null;
   private hello: HelloFrame | null = null;
   private serverVersion = 0;
-  /** The last server version the client says it has applied (hello, then its acks): what its edits had seen. */
-  private clientSeenVersion = 0;
   private live = false;
   private pumping = false;
   private caughtUpOnce = false;
@@ -108,7 +106,6 @@ export class SyncSession implements HubMember {
         case "changes":
           return this.onChanges(frame);
         case "ack":
-          this.clientSeenVersion = Math.max(this.clientSeenVersion, frame.cursor);
           return;
         case "error":
           this.log.warn({ code: frame.code, message: frame.message }, "client reported an error");
@@ -169,7 +166,6 @@ export class SyncSession implements HubMember {
     const head = hub.db.dbVersion();
     // A cursor beyond our head means this database was replaced (restored from a backup): start over.
     this.serverVersion = hello.serverVersion <= head ? hello.serverVersion : 0;
-    this.clientSeenVersion = this.serverVersion;
     hub.members.add(this);
     this.state = "open";
     this.send({
@@ -193,7 +189,6 @@ export class SyncSession implements HubMember {
         this.siteId,
         whole.changes,
         whole.cursor,
-        this.clientSeenVersion,
       );
       end();
       this.deps.metrics.changesIn.inc(whole.changes.length);

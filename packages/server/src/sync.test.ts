@@ -29,7 +29,7 @@ const push = (c: RawClient, db: UserDatabase, after = 0): ChangesFrame => {
 function titles(file: string): string[] {
   const db = new Database(file, { readonly: true });
   try {
-    return db.prepare("SELECT title FROM notes ORDER BY title").pluck().all() as string[];
+    return db.prepare("SELECT title FROM note_versions ORDER BY title").pluck().all() as string[];
   } finally {
     db.close();
   }
@@ -65,7 +65,7 @@ describe("sync server", () => {
     await a.next("changes"); // caught up
     await b.next("changes");
 
-    phone.exec("INSERT INTO notes (id, title) VALUES ('n1', 'groceries')");
+    phone.exec("INSERT INTO note_versions (id, title) VALUES ('n1', 'groceries')");
     const sent = push(a, phone);
     expect(await a.next("ack")).toEqual({ type: "ack", cursor: sent.cursor });
 
@@ -88,11 +88,11 @@ describe("sync server", () => {
     await a.next("changes");
     await m.next("changes");
 
-    aliceDb.exec("INSERT INTO notes (id, title) VALUES ('secret', 'alice only')");
+    aliceDb.exec("INSERT INTO note_versions (id, title) VALUES ('secret', 'alice only')");
     push(a, aliceDb);
     await a.next("ack");
     // Mallory replays Alice's changes (same ids, Alice's site id): they land in Mallory's own database only.
-    malloryDb.exec("INSERT INTO notes (id, title) VALUES ('secret', 'mallory was here')");
+    malloryDb.exec("INSERT INTO note_versions (id, title) VALUES ('secret', 'mallory was here')");
     push(m, malloryDb);
     await m.next("ack");
     await new Promise((r) => setTimeout(r, 100));
@@ -116,12 +116,12 @@ describe("sync server", () => {
     const first = await b.next("changes");
     b.close();
 
-    phone.exec("INSERT INTO notes (id, title) VALUES ('n1', 'one'), ('n2', 'two')");
+    phone.exec("INSERT INTO note_versions (id, title) VALUES ('n1', 'one'), ('n2', 'two')");
     const batch = push(a, phone);
     await a.next("ack");
     push(a, phone); // resent: harmless
     await a.next("ack");
-    phone.exec("UPDATE notes SET title = 'two!' WHERE id = 'n2'");
+    phone.exec("UPDATE note_versions SET title = 'two!' WHERE id = 'n2'");
     push(a, phone, batch.cursor);
     const ack = await a.next("ack");
 
@@ -131,7 +131,7 @@ describe("sync server", () => {
     expect(titles(laptop.file)).toEqual(["one", "two!"]);
     const count = (f: string) => {
       const d = new Database(f, { readonly: true });
-      const n = d.prepare("SELECT count(*) FROM notes").pluck().get();
+      const n = d.prepare("SELECT count(*) FROM note_versions").pluck().get();
       d.close();
       return n;
     };
@@ -146,7 +146,7 @@ describe("sync server", () => {
     const alice = await account(server, "alice");
     const phone = track(clientDb(dir, "phone"));
     const a = track(await RawClient.sync(server, alice.token, phone.siteId));
-    phone.exec("INSERT INTO notes (id, title) VALUES ('n1', 'one')");
+    phone.exec("INSERT INTO note_versions (id, title) VALUES ('n1', 'one')");
     const sent = push(a, phone);
     await a.next("ack");
     a.close();
@@ -169,7 +169,7 @@ describe("sync server", () => {
 
     const admin = new Database(path.join(server.dataDir, "users", `${alice.userId}.db`));
     loadCrsqlite(admin);
-    admin.exec("INSERT INTO notes (id, title) VALUES ('imported', 'from an import script')");
+    admin.exec("INSERT INTO note_versions (id, title) VALUES ('imported', 'from an import script')");
     admin.prepare("SELECT crsql_finalize()").get();
     admin.close();
 
@@ -184,7 +184,7 @@ describe("sync server", () => {
     const a = track(await RawClient.sync(server, alice.token, phone.siteId));
     await a.next("changes");
     for (let t = 0; t < 20; t++) {
-      phone.exec(`INSERT INTO notes (id, title, body) WITH RECURSIVE s(v) AS (SELECT 1 UNION ALL SELECT v + 1 FROM s WHERE v < 50)
+      phone.exec(`INSERT INTO note_versions (id, title, body) WITH RECURSIVE s(v) AS (SELECT 1 UNION ALL SELECT v + 1 FROM s WHERE v < 50)
         SELECT 't${t}-' || v, 'note', hex(randomblob(500)) FROM s`);
     }
     // Pushed the way a client does: whole transactions, in frames under the target size.
@@ -233,7 +233,7 @@ describe("bad input", () => {
     dir = tempDir();
     alice = await account(server, "alice");
     phone = clientDb(dir, "phone");
-    phone.exec("INSERT INTO notes (id, title) VALUES ('n1', 'kept')");
+    phone.exec("INSERT INTO note_versions (id, title) VALUES ('n1', 'kept')");
     const c = await RawClient.sync(server, alice.token, phone.siteId);
     c.send({
       type: "changes",
@@ -274,7 +274,7 @@ describe("bad input", () => {
     refusedWith(ErrorCode.MalformedFrame, (c) => c.sendRaw("hello?")));
   it("refuses a frame over the size limit", () =>
     refusedWith(ErrorCode.FrameTooLarge, (c) => {
-      phone.exec(`UPDATE notes SET body = hex(randomblob(40000)) WHERE id = 'n1'`);
+      phone.exec(`UPDATE note_versions SET body = hex(randomblob(40000)) WHERE id = 'n1'`);
       c.send({
         type: "changes",
         cursor: phone.dbVersion(),

@@ -1,6 +1,6 @@
 import Database from "better-sqlite3";
 import { loadCrsqlite } from "@notesync/crsqlite-native";
-import { ConflictKeeper, TEXT_HISTORY_DDL } from "./conflicts.js";
+import { NoteTextKeeper } from "./note-text.js";
 import {
   INSERT_CHANGE,
   SCHEMA_VERSION,
@@ -40,7 +40,7 @@ export class UserDatabase {
   readonly siteId: Buffer;
   private readonly db: Database.Database;
   private readonly stmts: ReturnType<UserDatabase["prepare"]>;
-  private readonly conflicts: ConflictKeeper;
+  private readonly noteText: NoteTextKeeper;
   private closed = false;
 
   constructor(readonly file: string) {
@@ -52,7 +52,7 @@ export class UserDatabase {
       loadCrsqlite(this.db);
       this.migrate();
       this.stmts = this.prepare();
-      this.conflicts = new ConflictKeeper(this.db);
+      this.noteText = new NoteTextKeeper(this.db);
       this.siteId = this.db.prepare("SELECT crsql_site_id()").pluck().get() as Buffer;
     } catch (err) {
       this.closeQuietly();
@@ -68,11 +68,14 @@ export class UserDatabase {
     if (version === SCHEMA_VERSION) return;
     this.db.transaction(() => {
       for (const sql of schemaStatements(version)) this.db.exec(sql);
-      this.db.exec(TEXT_HISTORY_DDL);
       this.db.exec(`CREATE TABLE IF NOT EXISTS notesync_client_cursors (
         site_id BLOB PRIMARY KEY NOT NULL,
         client_version INTEGER NOT NULL
       )`);
+      // Schema 2's server-side line merge kept earlier text values here; Yjs merges now.
+      this.db.exec(`DROP TABLE IF EXISTS notesync_text_history`);
+      // Only the server converts schema-2 text into Yjs, so no text is converted twice.
+      if (version > 0 && version < 3) new NoteTextKeeper(this.db).convertSchema2();
       this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
     })();
   }
@@ -151,13 +154,11 @@ export class UserDatabase {
     siteId: Uint8Array,
     changes: readonly Change[],
     clientVersion: number,
-    seenVersion = Number.MAX_SAFE_INTEGER,
   ): { before: number; after: number } {
     const { insert, setClientCursor } = this.stmts;
     const before = this.dbVersion();
     try {
       this.db.transaction(() => {
-        const concurrent = this.conflicts.before(changes, seenVersion);
         for (const c of changes) {
           const params = changeParams(c);
           params[1] = asBuffer(c.pk);
@@ -166,7 +167,7 @@ export class UserDatabase {
           if (v instanceof Uint8Array) params[4] = params[5] = params[6] = asBuffer(v);
           insert.run(params);
         }
-        if (concurrent.length > 0) this.conflicts.after(concurrent);
+        this.noteText.afterApply(changes);
         setClientCursor.run(asBuffer(siteId), BigInt(clientVersion));
       })();
     } catch (err) {
@@ -177,6 +178,11 @@ export class UserDatabase {
     }
     // cr-sqlite assigns the new db_version at commit, so read it afterwards.
     return { before, after: this.dbVersion() };
+  }
+
+  /** Reads rows directly (admin tools, tests). */
+  query<T>(sql: string, params: readonly unknown[] = []): T[] {
+    return this.db.prepare(sql).all(...params) as T[];
   }
 
   /** Runs SQL directly (admin tools, tests). */
