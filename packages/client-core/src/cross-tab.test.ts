@@ -7,7 +7,7 @@ import WebSocket from "ws";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createCrossTabSyncClient, type ChannelLike, type LockManagerLike } from "./cross-tab.js";
 import type { Database } from "./database.js";
-import { createNotesApi } from "./notes.js";
+import { createNotesApi } from "./notes/notes-api.js";
 import { createSyncClient, openNodeDatabase } from "./node/index.js";
 import type { SyncClient, SyncStatus, WebSocketConstructor } from "./sync-client.js";
 

@@ -21,7 +21,14 @@ export {
   HISTORY_PER_NOTE,
   type Note,
   type NotesApi,
+  type NotesApiOptions,
   type NoteDraft,
   type NoteVersion,
-} from "./notes.js";
+} from "./notes/notes-api.js";
+export {
+  STORED_ORIGIN,
+  type NoteDocument,
+  type NoteDocumentOptions,
+} from "./notes/note-document.js";
+export { Y } from "@notesync/protocol";
 export { coalesced } from "./coalesce.js";

@@ -18,6 +18,7 @@ import {
 } from "@notesync/protocol";
 import { backoffDelay } from "./backoff.js";
 import { coalesced } from "./coalesce.js";
+import { refreshTextAfterApply } from "./notes/note-text.js";
 import type { ChangeEvent, Database } from "./database.js";
 import { loadCursors, saveCursor, type SyncCursors } from "./sync-state.js";
 
@@ -225,6 +226,7 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
             awaitingAck = true;
           }
           await tx.execMany(INSERT_CHANGE, params);
+          await refreshTextAfterApply(tx, frame.changes);
           await saveCursor(tx, "server_version", frame.cursor);
         },
         { origin: "remote", tables: [...new Set(frame.changes.map((ch) => ch.table))] },

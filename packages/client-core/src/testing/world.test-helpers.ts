@@ -5,7 +5,7 @@ import path from "node:path";
 import { pino } from "pino";
 import { afterEach, beforeEach } from "vitest";
 import type { ChangeEvent, Database } from "../database.js";
-import { createNotesApi, type NotesApi } from "../notes.js";
+import { createNotesApi, type NotesApi } from "../notes/notes-api.js";
 import { createSyncClient, openNodeDatabase } from "../node/index.js";
 import type { SyncClient, SyncStatus } from "../sync-client.js";
 
@@ -50,7 +50,8 @@ export async function device(name: string, token: string, begin = true): Promise
     getToken: () => token,
     reconnect: { initialMs: 20, maxMs: 200 },
   });
-  const d: Device = { name, file, db, client, notes: createNotesApi(db), events: [] };
+  const notes = createNotesApi(db, { onChange: (l) => client.on("change", l) });
+  const d: Device = { name, file, db, client, notes, events: [] };
   client.on("change", (e) => d.events.push(e));
   devices.push(d);
   if (begin) client.start();
@@ -65,7 +66,8 @@ export async function shutdown(d: Device): Promise<void> {
 
 export const table = (d: Device) =>
   d.db.query(
-    "SELECT id, title, body, pinned, typeof(pinned) AS pt, position, typeof(position) AS qt, deleted_at FROM notes ORDER BY id",
+    `SELECT id, t.title AS title, t.body AS body, pinned, typeof(pinned) AS pt, position, typeof(position) AS qt, deleted_at
+     FROM notes n LEFT JOIN note_text t ON t.note_id = n.id ORDER BY id`,
   );
 
 export function waitFor(
@@ -83,14 +85,17 @@ export function waitFor(
   });
 }
 
-/** Resolves once `check` holds, re-checking after each change any device sees. */
+/**
+ * Resolves once `check` holds, re-checking after each change any device sees, and every 25 ms
+ * for what follows a change asynchronously (an open document pulling the new rows).
+ */
 export async function until(check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     const left = deadline - Date.now();
     if (left <= 0) throw new Error(`condition not met within ${timeoutMs} ms`);
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, left);
+      const timer = setTimeout(done, Math.min(left, 25));
       const offs = devices.map((d) => d.client.on("change", done));
       function done() {
         clearTimeout(timer);
@@ -102,9 +107,11 @@ export async function until(check: () => Promise<boolean>, timeoutMs = 5000): Pr
 }
 export const hasTitles = (d: Device, titles: string[]) => async () =>
   JSON.stringify(
-    (await d.db.query<{ title: string }>("SELECT title FROM notes ORDER BY title")).map(
-      (r) => r.title,
-    ),
+    (
+      await d.db.query<{ title: string }>(
+        "SELECT t.title FROM note_text t JOIN notes n ON n.id = t.note_id ORDER BY t.title",
+      )
+    ).map((r) => r.title),
   ) === JSON.stringify([...titles].sort());
 
 export async function changesOut(): Promise<number> {

@@ -1,4 +1,7 @@
-import type { Database, SqlExecutor } from "./database.js";
+import { NOTE_TEXT_SQL, Y, newUpdateId, textEditUpdate, type NoteText } from "@notesync/protocol";
+import type { ChangeEvent, Database, SqlExecutor } from "../database.js";
+import { openNoteDocument, STORED_ORIGIN, type NoteDocument } from "./note-document.js";
+import { refreshNoteText } from "./note-text.js";
 
 export interface Note {
   readonly id: string;
@@ -11,6 +14,7 @@ export interface Note {
   readonly deletedAt: number | null;
 }
 
+/** A note's title and body, and the fields a frontend may set. */
 export interface NoteDraft {
   /** For `create`: an id chosen by the caller (a UI that shows the note before it is stored). */
   readonly id?: string;
@@ -39,14 +43,26 @@ export const HISTORY_PER_NOTE = 20;
 /** The queries every frontend shares. All writes are local first; the sync engine carries them. */
 export interface NotesApi {
   create(draft?: NoteDraft): Promise<Note>;
-  /** Changes only the fields given. */
+  /**
+   * Changes only the fields given. A new title or body becomes the smallest Yjs edit that turns
+   * the current text into it, so edits made elsewhere in the meantime are kept.
+   */
   update(id: string, patch: NoteDraft): Promise<void>;
+  /**
+   * The note's live Yjs document, for editor bindings (CodeMirror, ProseMirror, a textarea):
+   * edits of its `Y.Text`s are saved as they happen, and edits from elsewhere arrive as deltas.
+   * Close it when the editor goes away.
+   */
+  openDocument(id: string): Promise<NoteDocument>;
   get(id: string): Promise<Note | null>;
   /** Notes not in the trash: pinned first, then most recently edited. */
   list(): Promise<Note[]>;
   /** Notes in the trash, most recently trashed first. */
   listTrash(): Promise<Note[]>;
-  /** Notes whose title or body contains every word of `text` (case-insensitive), outside the trash. */
+  /**
+   * Notes outside the trash whose title or body has a word starting with each word of `text`
+   * (case- and accent-insensitive), best matches first (full-text index, bm25).
+   */
   search(text: string): Promise<Note[]>;
   trash(id: string): Promise<void>;
   restore(id: string): Promise<void>;
@@ -77,7 +93,10 @@ interface NoteRow {
   deleted_at: number | null;
 }
 
-const COLUMNS = "id, title, body, pinned, created_at, updated_at, deleted_at";
+/** Text comes from note_text (derived from the Yjs rows), metadata from notes. */
+const COLUMNS =
+  "n.id AS id, coalesce(t.title, '') AS title, coalesce(t.body, '') AS body, n.pinned AS pinned, n.created_at AS created_at, n.updated_at AS updated_at, n.deleted_at AS deleted_at";
+const FROM = "notes n LEFT JOIN note_text t ON t.note_id = n.id";
 const toNote = (r: NoteRow): Note => ({
   id: r.id,
   title: r.title,
@@ -108,9 +127,22 @@ const toVersion = (r: VersionRow): NoteVersion => ({
 });
 const VERSION_COLUMNS = "id, note_id, kind, title, body, created_at, resolved_at";
 
-const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+/** Each word as a quoted FTS5 prefix query: `"plumb"* "kitch"*`; quotes inside are doubled. */
+const ftsQuery = (words: readonly string[]) =>
+  words.map((w) => `"${w.replace(/"/g, '""')}"*`).join(" ");
 
-export function createNotesApi(db: Database, now: () => number = Date.now): NotesApi {
+export interface NotesApiOptions {
+  readonly now?: () => number;
+  /**
+   * Where writes of other tabs and of the sync engine are announced: pass the sync client's
+   * `on("change", ...)` so open documents see them. Defaults to this database's own writes.
+   */
+  readonly onChange?: (listener: (e: ChangeEvent) => void) => () => void;
+}
+
+export function createNotesApi(db: Database, options: NotesApiOptions = {}): NotesApi {
+  const now = options.now ?? Date.now;
+  const onChange = options.onChange ?? ((l) => db.onChange(l));
   const rows = async (sql: string, params: unknown[] = []) =>
     (await db.query<NoteRow>(sql, params)).map(toNote);
   const versions = async (sql: string, params: unknown[]) =>
@@ -133,7 +165,7 @@ export function createNotesApi(db: Database, now: () => number = Date.now): Note
     }
     await tx.exec(
       `INSERT INTO note_versions (id, note_id, kind, title, body, created_at)
-       SELECT ?, id, 'history', title, body, ? FROM notes WHERE id = ? AND (title != '' OR body != '')`,
+       SELECT ?, note_id, 'history', title, body, ? FROM note_text WHERE note_id = ? AND (title != '' OR body != '')`,
       [crypto.randomUUID(), t, id],
     );
     await tx.exec(
@@ -143,54 +175,109 @@ export function createNotesApi(db: Database, now: () => number = Date.now): Note
     );
   }
 
+  /**
+   * Writes `text` (fields given) into the note's document inside `tx`. A note that still holds
+   * schema-2 text the server has not converted keeps being written the schema-2 way (the
+   * server turns that into a Yjs edit): creating Yjs text here would double it on merge.
+   */
+  async function writeText(tx: SqlExecutor, id: string, text: Partial<NoteText>): Promise<void> {
+    const rows = await tx.query<{ data: Uint8Array }>(NOTE_TEXT_SQL.updatesOf, [id]);
+    if (rows.length === 0) {
+      const [legacy] = await tx.query<NoteText>(NOTE_TEXT_SQL.legacyText, [id]);
+      if (legacy && (legacy.title !== "" || legacy.body !== "")) {
+        const sets = Object.keys(text).map((f) => `${f} = ?`);
+        await tx.exec(`UPDATE notes SET ${sets.join(", ")} WHERE id = ?`, [
+          ...Object.values(text),
+          id,
+        ]);
+        await refreshNoteText(tx, [id]);
+        return;
+      }
+    }
+    const doc = new Y.Doc();
+    doc.transact(() => rows.forEach((r) => Y.applyUpdate(doc, r.data, STORED_ORIGIN)));
+    const update = textEditUpdate(doc, text);
+    doc.destroy();
+    if (!update) return;
+    await tx.exec(`INSERT INTO note_updates (note_id, id, data) VALUES (?, ?, ?)`, [
+      id,
+      newUpdateId(),
+      update,
+    ]);
+    await refreshNoteText(tx, [id]);
+  }
+
+  const textOf = (draft: NoteDraft): Partial<NoteText> => ({
+    ...(draft.title !== undefined && { title: draft.title }),
+    ...(draft.body !== undefined && { body: draft.body }),
+  });
+
   const api: NotesApi = {
     async create(draft = {}) {
       const id = draft.id ?? crypto.randomUUID();
       const t = now();
-      await db.exec(
-        `INSERT INTO notes (id, title, body, pinned, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
-        [id, draft.title ?? "", draft.body ?? "", draft.pinned ? 1 : 0, t, t],
+      await db.transaction(
+        async (tx) => {
+          await tx.exec(
+            `INSERT INTO notes (id, pinned, created_at, updated_at) VALUES (?, ?, ?, ?)`,
+            [id, draft.pinned ? 1 : 0, t, t],
+          );
+          await tx.exec(NOTE_TEXT_SQL.upsert, [id, "", ""]);
+          await writeText(tx, id, textOf(draft));
+        },
+        { tables: ["notes", "note_updates"] },
       );
       return (await api.get(id))!;
     },
     async update(id, patch) {
-      const fields: [string, unknown][] = [];
-      if (patch.title !== undefined) fields.push(["title", patch.title]);
-      if (patch.body !== undefined) fields.push(["body", patch.body]);
-      if (patch.pinned !== undefined) fields.push(["pinned", patch.pinned ? 1 : 0]);
-      if (fields.length === 0) return;
-      const sets = fields.map(([column]) => `${column} = ?`);
-      const params = fields.map(([, value]) => value);
+      const text = textOf(patch);
+      const hasText = Object.keys(text).length > 0;
+      if (!hasText && patch.pinned === undefined) return;
       await db.transaction(async (tx) => {
-        if (patch.title !== undefined || patch.body !== undefined) await snapshot(tx, id, false);
-        await tx.exec(`UPDATE notes SET ${sets.join(", ")}, updated_at = ? WHERE id = ?`, [
-          ...params,
-          now(),
-          id,
-        ]);
+        if (hasText) {
+          await snapshot(tx, id, false);
+          await writeText(tx, id, text);
+        }
+        const pinned = patch.pinned === undefined ? [] : [patch.pinned ? 1 : 0];
+        await tx.exec(
+          `UPDATE notes SET ${pinned.length ? "pinned = ?, " : ""}updated_at = ? WHERE id = ?`,
+          [...pinned, now(), id],
+        );
+      });
+    },
+    openDocument(id) {
+      let lastCheck = -Infinity;
+      return openNoteDocument(id, {
+        db,
+        onChange,
+        now,
+        // A history snapshot before the first edit in any HISTORY_INTERVAL_MS, checked at most that often.
+        beforeSave: async (tx) => {
+          const t = now();
+          if (t - lastCheck < HISTORY_INTERVAL_MS) return;
+          lastCheck = t;
+          await snapshot(tx, id, false);
+        },
       });
     },
     async get(id) {
-      return (await rows(`SELECT ${COLUMNS} FROM notes WHERE id = ?`, [id]))[0] ?? null;
+      return (await rows(`SELECT ${COLUMNS} FROM ${FROM} WHERE n.id = ?`, [id]))[0] ?? null;
     },
     list: () =>
       rows(
-        `SELECT ${COLUMNS} FROM notes WHERE deleted_at IS NULL ORDER BY pinned DESC, updated_at DESC, id`,
+        `SELECT ${COLUMNS} FROM ${FROM} WHERE n.deleted_at IS NULL ORDER BY n.pinned DESC, n.updated_at DESC, n.id`,
       ),
     listTrash: () =>
       rows(
-        `SELECT ${COLUMNS} FROM notes WHERE deleted_at IS NOT NULL ORDER BY deleted_at DESC, id`,
+        `SELECT ${COLUMNS} FROM ${FROM} WHERE n.deleted_at IS NOT NULL ORDER BY n.deleted_at DESC, n.id`,
       ),
     async search(text) {
-      const words = text.trim().split(/\s+/).filter(Boolean);
-      if (words.length === 0) return api.list();
-      const where = words
-        .map(() => `(title LIKE ? ESCAPE '\\' OR body LIKE ? ESCAPE '\\')`)
-        .join(" AND ");
-      const params = words.flatMap((w) => [`%${escapeLike(w)}%`, `%${escapeLike(w)}%`]);
+      const words = text.split(/[^\p{L}\p{N}]+/u).filter(Boolean);
+      if (words.length === 0) return text.trim() ? [] : api.list();
       return rows(
-        `SELECT ${COLUMNS} FROM notes WHERE deleted_at IS NULL AND ${where} ORDER BY pinned DESC, updated_at DESC, id`,
-        params,
+        `SELECT ${COLUMNS} FROM note_fts f JOIN note_text t ON t.rowid = f.rowid JOIN notes n ON n.id = t.note_id
+         WHERE note_fts MATCH ? AND n.deleted_at IS NULL ORDER BY n.pinned DESC, bm25(note_fts, 2.0, 1.0), n.updated_at DESC`,
+        [ftsQuery(words)],
       );
     },
     async trash(id) {
@@ -203,10 +290,22 @@ export function createNotesApi(db: Database, now: () => number = Date.now): Note
       await db.exec(`UPDATE notes SET deleted_at = NULL, updated_at = ? WHERE id = ?`, [now(), id]);
     },
     async deleteForever(id) {
-      await db.exec(`DELETE FROM notes WHERE id = ?`, [id]);
+      await db.transaction(async (tx) => {
+        await tx.exec(`DELETE FROM note_updates WHERE note_id = ?`, [id]);
+        await tx.exec(`DELETE FROM notes WHERE id = ?`, [id]);
+        await tx.exec(NOTE_TEXT_SQL.remove, [id]);
+      });
     },
     async emptyTrash() {
-      await db.exec(`DELETE FROM notes WHERE deleted_at IS NOT NULL`);
+      await db.transaction(async (tx) => {
+        await tx.exec(
+          `DELETE FROM note_updates WHERE note_id IN (SELECT id FROM notes WHERE deleted_at IS NOT NULL)`,
+        );
+        await tx.exec(
+          `DELETE FROM note_text WHERE note_id IN (SELECT id FROM notes WHERE deleted_at IS NOT NULL)`,
+        );
+        await tx.exec(`DELETE FROM notes WHERE deleted_at IS NOT NULL`);
+      });
     },
     async conflictedNoteIds() {
       const rows = await db.query<{ note_id: string }>(
@@ -228,10 +327,11 @@ export function createNotesApi(db: Database, now: () => number = Date.now): Note
       const v = await version(versionId);
       await db.transaction(async (tx) => {
         await snapshot(tx, v.noteId, true);
-        await tx.exec(
-          `UPDATE notes SET title = ?, body = ?, updated_at = ?, deleted_at = NULL WHERE id = ?`,
-          [v.title, v.body, now(), v.noteId],
-        );
+        await writeText(tx, v.noteId, { title: v.title, body: v.body });
+        await tx.exec(`UPDATE notes SET updated_at = ?, deleted_at = NULL WHERE id = ?`, [
+          now(),
+          v.noteId,
+        ]);
         if (v.kind === "conflict")
           await tx.exec(`UPDATE note_versions SET resolved_at = ? WHERE id = ?`, [now(), v.id]);
       });
