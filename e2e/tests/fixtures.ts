@@ -10,6 +10,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import Database from "better-sqlite3";
 import { pino } from "pino";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -73,6 +74,11 @@ export async function newContext(
   const context = await browser.newContext();
   const page = await context.newPage();
   page.on("pageerror", (err) => console.error("page error:", err.message));
+  page.on("console", (m) => {
+    // Refused connections are expected while a test keeps a browser offline.
+    if (m.type() === "error" && !m.text().includes("WebSocket connection"))
+      console.error("page console:", m.text());
+  });
   return { context, page };
 }
 
@@ -81,11 +87,68 @@ export async function writeNote(page: Page, title: string, body = ""): Promise<v
   await page.getByRole("button", { name: "New note" }).click();
   await expect(page.getByLabel("Title")).toHaveValue("");
   await page.getByLabel("Title").fill(title);
-  if (body) await page.getByLabel("Body").fill(body);
+  if (body) await replaceBody(page, body);
   await expect(page.getByText("Saved", { exact: true })).toBeVisible();
 }
 
+/**
+ * Replaces the body's text as a user would: select all, then type it in one go. (Playwright's
+ * fill() sets a DOM selection that CodeMirror may not have read yet when the text arrives.)
+ */
+export async function replaceBody(page: Page, text: string): Promise<void> {
+  await page.getByLabel("Body").click();
+  await page.keyboard.press("ControlOrMeta+A");
+  await page.keyboard.insertText(text);
+}
+
 export const noteList = (page: Page) => page.getByRole("list", { name: /notes/i });
+
+/**
+ * The caret's offset in the body editor's text (one-line bodies: CodeMirror renders lines as
+ * elements, so a range's text has no line breaks).
+ */
+export const bodyCaret = (page: Page) =>
+  page.getByLabel("Body").evaluate((el) => {
+    const selection = getSelection()!;
+    const range = document.createRange();
+    range.setStart(el, 0);
+    range.setEnd(selection.focusNode!, selection.focusOffset);
+    return range.toString().length;
+  });
+
+/** A note's text as this browser's database holds it (the editor may show only part of a long one). */
+export const storedNote = (page: Page, title: string) =>
+  page.evaluate(async (t) => {
+    const { db } = (
+      window as unknown as {
+        __notesync: { db: { query(sql: string, p: unknown[]): Promise<unknown[]> } };
+      }
+    ).__notesync;
+    const rows = await db.query(
+      "SELECT note_id AS id, title, body FROM note_text WHERE title = ?",
+      [t],
+    );
+    return rows[0] as { id: string; title: string; body: string } | undefined;
+  }, title);
+
+/** A note's text as the server's database holds it (the only user's file in the data directory). */
+export function serverNote(server: { dataDir: string }, id: string) {
+  const dir = path.join(server.dataDir, "users");
+  const [file] = fs.readdirSync(dir).filter((f) => f.endsWith(".db"));
+  const db = new Database(path.join(dir, file!), { readonly: true });
+  try {
+    return db.prepare("SELECT title, body FROM note_text WHERE note_id = ?").get(id) as
+      { title: string; body: string } | undefined;
+  } finally {
+    db.close();
+  }
+}
+
+/** Slows the page's CPU down `rate` times (Chrome DevTools Protocol), as on a slow phone. */
+export async function throttleCpu(page: Page, rate: number): Promise<void> {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("Emulation.setCPUThrottlingRate", { rate });
+}
 
 /** Two browsers (separate contexts) signed in as one new user: `a` signed up, `b` signed in. */
 export async function twoBrowsersOfOneUser(

@@ -1,5 +1,13 @@
 import path from "node:path";
-import { artifacts, expect, noteList, test, writeNote, twoBrowsersOfOneUser } from "./fixtures";
+import {
+  artifacts,
+  expect,
+  noteList,
+  test,
+  writeNote,
+  twoBrowsersOfOneUser,
+  replaceBody,
+} from "./fixtures";
 
 test("offline: edits are kept, the waiting count shows, a reload works, and both browsers converge", async ({
   browser,
@@ -24,7 +32,7 @@ test("offline: edits are kept, the waiting count shows, a reload works, and both
   await noteList(b.page)
     .getByRole("button", { name: /Before the flight/ })
     .click();
-  await b.page.getByLabel("Body").fill("packed, passport");
+  await replaceBody(b.page, "packed, passport");
 
   await a.page.reload();
   await expect(noteList(a.page).getByRole("listitem")).toHaveCount(3);
@@ -40,7 +48,7 @@ test("offline: edits are kept, the waiting count shows, a reload works, and both
   await noteList(a.page)
     .getByRole("button", { name: /Before the flight/ })
     .click();
-  await expect(a.page.getByLabel("Body")).toHaveValue("packed, passport");
+  await expect(a.page.getByLabel("Body")).toHaveText("packed, passport");
   await a.context.close();
   await b.context.close();
 });

@@ -30,5 +30,5 @@ export {
   type NoteDocument,
   type NoteDocumentOptions,
 } from "./notes/note-document.js";
-export { Y } from "@notesync/protocol";
+export { Y, replaceText } from "@notesync/protocol";
 export { coalesced } from "./coalesce.js";

@@ -5,6 +5,7 @@ import {
   openBrowserDatabase,
   type Database,
   type Note,
+  type NoteDocument,
   type NotesApi,
   type NoteVersion,
   type SyncClient,
@@ -64,19 +65,22 @@ export const useNotesStore = defineStore("notes", () => {
       openError.value = `could not open the local database: ${(err as Error).message}`;
       return;
     }
-    api = createNotesApi(db);
-    // A handle for debugging and for the end-to-end tests (integrity checks run SQL through it).
-    (window as unknown as { __notesync?: unknown }).__notesync = { db };
     const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/sync`;
-    client = createCrossTabSyncClient({
+    const sync = createCrossTabSyncClient({
       name: `notesync-${session.userId}`,
       db,
       url,
       getToken: () => session.token,
     });
+    client = sync;
+    // Open documents learn of other tabs' and the server's writes from the sync client.
+    api = createNotesApi(db, { onChange: (listener) => sync.on("change", listener) });
+    // A handle for debugging and for the end-to-end tests (integrity checks run SQL through it).
+    (window as unknown as { __notesync?: unknown }).__notesync = { db };
     cleanups.push(
       client.on("change", (e) => {
-        if (e.tables.includes("notes") || e.tables.includes("note_versions")) void refresh();
+        if (e.tables.some((t) => t === "notes" || t === "note_versions" || t === "note_updates"))
+          void refresh();
       }),
       client.on("status", (s) => (status.value = s)),
     );
@@ -127,11 +131,14 @@ export const useNotesStore = defineStore("notes", () => {
     return note;
   }
 
-  async function save(
-    id: string,
-    patch: { title?: string; body?: string; pinned?: boolean },
-  ): Promise<void> {
+  async function save(id: string, patch: { pinned?: boolean }): Promise<void> {
     await api?.update(id, patch);
+  }
+
+  /** The note's live Yjs document, for the editor (which closes it). */
+  async function openDocument(id: string): Promise<NoteDocument> {
+    if (!api) throw new Error("the notes are not open");
+    return api.openDocument(id);
   }
 
   async function trash(id: string): Promise<void> {
@@ -199,6 +206,7 @@ export const useNotesStore = defineStore("notes", () => {
     open,
     close,
     createNote,
+    openDocument,
     save,
     trash,
     restore,
