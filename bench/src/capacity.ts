@@ -96,7 +96,7 @@ async function step(users: number, seconds: number, workers: string) {
     const writers = pairs.slice(0, Math.max(1, Math.round(users / 10)));
     for (const [, reader] of writers) {
       reader.onChanges = (f) => {
-        const sent = Number(f.changes.find((c) => c.cid === "title")?.val ?? NaN);
+        const sent = Number(f.changes.find((c) => c.cid === "position")?.val ?? NaN);
         if (Number.isFinite(sent)) samples.push(performance.now() - sent);
       };
     }
@@ -116,8 +116,8 @@ async function step(users: number, seconds: number, workers: string) {
                   {
                     table: "notes",
                     pk: PK_N1,
-                    cid: "title",
-                    val: String(sentAt),
+                    cid: "position",
+                    val: sentAt,
                     colVersion: version,
                     dbVersion: version,
                     siteId: writer.siteId,

@@ -6,6 +6,9 @@ import {
   rowToChange,
   schemaStatements,
   type RawChangeRow,
+  Y,
+  newUpdateId,
+  textEditUpdate,
 } from "@notesync/protocol";
 import Database from "better-sqlite3";
 import { PouchDB } from "./pouch.js";
@@ -20,13 +23,25 @@ const BODY = "Lorem ipsum dolor sit amet, consectetur adipiscing elit. ".repeat(
 async function seed(syncUrl: string, token: string, dir: string, notes: number) {
   const writer = await device(dir, "writer", syncUrl, token);
   await writer.client.whenSynced();
+  // As a client writes notes: the metadata row, and the text as one Yjs update row.
   for (let i = 0; i < notes; i += 1000) {
-    await writer.db.exec(
-      `INSERT INTO notes (id, title, body, created_at, updated_at)
-       WITH RECURSIVE s(v) AS (SELECT ? UNION ALL SELECT v + 1 FROM s WHERE v < ?)
-       SELECT 'note-' || v, 'Note ' || v, ?, 1700000000000 + v, 1700000000000 + v FROM s`,
-      [i, Math.min(i + 1000, notes) - 1, BODY],
-    );
+    const batch = Array.from({ length: Math.min(1000, notes - i) }, (_, k) => {
+      const v = i + k;
+      const doc = new Y.Doc();
+      const update = textEditUpdate(doc, { title: `Note ${v}`, body: BODY })!;
+      doc.destroy();
+      return { id: `note-${v}`, t: 1700000000000 + v, update };
+    });
+    await writer.db.transaction(async (tx) => {
+      await tx.execMany(
+        `INSERT INTO notes (id, created_at, updated_at) VALUES (?, ?, ?)`,
+        batch.map((n) => [n.id, n.t, n.t]),
+      );
+      await tx.execMany(
+        `INSERT INTO note_updates (note_id, id, data) VALUES (?, ?, ?)`,
+        batch.map((n) => [n.id, newUpdateId(), n.update]),
+      );
+    });
   }
   await writer.client.whenSynced();
   const [{ n }] = (await writer.db.query<{ n: number }>(

@@ -3,6 +3,7 @@ import { browserLatency } from "./browser.js";
 import { capacity } from "./capacity.js";
 import { catchUp } from "./catchup.js";
 import { liveLatency } from "./live.js";
+import { typing } from "./typing.js";
 
 // PouchDB's live replications keep retrying (and rejecting) after their server stops; ignore those.
 process.on("unhandledRejection", (err) => {
@@ -24,12 +25,16 @@ if (want("catchup")) {
   console.log("\n## Catch-up: a fresh client pulls every note");
   console.log(await catchUp(list(process.env.BENCH_NOTES)));
 }
+if (want("typing")) {
+  console.log("\n## Typing: one-character edits in a 30 KB note, writer -> reader");
+  console.log(await typing());
+}
 if (want("capacity")) {
   console.log("\n## Capacity: users with two connections each, a tenth writing once a second");
   console.log(await capacity(list(process.env.BENCH_USERS)));
 }
 if (want("browser")) {
-  console.log("\n## Browser: edit in one Chromium context -> visible in another");
+  console.log("\n## Browser: keystroke in one Chromium context -> visible in another");
   console.log(await browserLatency());
 }
 process.exit(0);

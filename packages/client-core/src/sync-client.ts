@@ -4,6 +4,7 @@ import {
   INSERT_CHANGE,
   SCHEMA_VERSION,
   SELECT_CHANGES,
+  NoteDocCache,
   TransactionAssembler,
   changeParams,
   chunkChanges,
@@ -138,6 +139,8 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
   // Per connection:
   let inbox: Promise<void> = Promise.resolve();
   let assembler = new TransactionAssembler();
+  /** Documents of recently changed notes, so a keystroke's row is all that is applied to derive the text. */
+  const noteDocs = new NoteDocCache();
   let catchUp: { from: number; to: number } | null = null;
   let pushedVersion = 0;
   let awaitingAck = false;
@@ -210,27 +213,32 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
     const c = cursors!;
     if (frame.changes.length > 0) {
       const params = frame.changes.map((ch: Change) => changeParams(ch));
-      await db.transaction(
-        async (tx) => {
-          // Local edits not yet sent go first, inside the same lock: applying the server's
-          // changes may overwrite them here (last writer wins), and the server can keep or
-          // merge a losing edit only if it has received it.
-          const unsent = unsentLocal
-            ? await tx.query<ChangeRowObject>(UNSENT_CHANGES, [pushedVersion])
-            : [];
-          unsentLocal = false;
-          if (unsent.length > 0) {
-            const changes = unsent.map(objectToChange);
-            for (const f of chunkChanges(changes, { targetFrameBytes })) send(f);
-            pushedVersion = changes[changes.length - 1]!.dbVersion;
-            awaitingAck = true;
-          }
-          await tx.execMany(INSERT_CHANGE, params);
-          await refreshTextAfterApply(tx, frame.changes);
-          await saveCursor(tx, "server_version", frame.cursor);
-        },
-        { origin: "remote", tables: [...new Set(frame.changes.map((ch) => ch.table))] },
-      );
+      await db
+        .transaction(
+          async (tx) => {
+            // Local edits not yet sent go first, inside the same lock: applying the server's
+            // changes may overwrite them here (last writer wins), and the server can keep or
+            // merge a losing edit only if it has received it.
+            const unsent = unsentLocal
+              ? await tx.query<ChangeRowObject>(UNSENT_CHANGES, [pushedVersion])
+              : [];
+            unsentLocal = false;
+            if (unsent.length > 0) {
+              const changes = unsent.map(objectToChange);
+              for (const f of chunkChanges(changes, { targetFrameBytes })) send(f);
+              pushedVersion = changes[changes.length - 1]!.dbVersion;
+              awaitingAck = true;
+            }
+            await tx.execMany(INSERT_CHANGE, params);
+            await refreshTextAfterApply(tx, frame.changes, noteDocs);
+            await saveCursor(tx, "server_version", frame.cursor);
+          },
+          { origin: "remote", tables: [...new Set(frame.changes.map((ch) => ch.table))] },
+        )
+        .catch((err: unknown) => {
+          noteDocs.clear(); // it may hold rows of the transaction that rolled back
+          throw err;
+        });
     } else if (frame.cursor !== c.serverVersion) {
       await saveCursor(db, "server_version", frame.cursor);
     }

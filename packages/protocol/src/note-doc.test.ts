@@ -116,6 +116,6 @@ describe("note documents", () => {
   it("row ids are short and distinct", () => {
     const ids = new Set(Array.from({ length: 1000 }, newUpdateId));
     expect(ids.size).toBe(1000);
-    for (const id of ids) expect(id).toMatch(/^[A-Za-z0-9_-]{12}$/);
+    for (const id of ids) expect(id).toMatch(/^[A-Za-z0-9_-]{8}$/);
   });
 });

@@ -17,9 +17,12 @@ export interface NoteText {
 /** Row ids of the schema-2 conversion and of later legacy edits start with this; compaction leaves them alone. */
 export const LEGACY_ROW_PREFIX = "legacy";
 
-/** A new row id: 72 random bits, URL-safe (12 characters). */
+/**
+ * A new row id: 48 random bits, URL-safe (8 characters). Ids only need to differ among one
+ * note's rows, and each row id travels twice (insert, then the merge's delete) per keystroke.
+ */
 export function newUpdateId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(9));
+  const bytes = crypto.getRandomValues(new Uint8Array(6));
   let s = "";
   for (const b of bytes) s += String.fromCharCode(b);
   return btoa(s).replace(/\+/g, "-").replace(/\//g, "_");

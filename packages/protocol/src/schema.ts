@@ -77,7 +77,9 @@ const crr = (name: TableName) => [TABLES[name].createSql, `SELECT crsql_as_crr('
 /**
  * Local on every replica, never replicated: each note's plain text (from its Yjs document, or
  * from the legacy columns while it has none), kept in the same transaction as the rows that
- * change it, with a full-text index for the list, previews and search.
+ * change it, for the list and previews; and a full-text index over it. The index is brought up
+ * to date when it is searched (`FTS_CATCH_UP`), not on every keystroke: re-indexing a 30 KB
+ * note per keystroke cost milliseconds and left a growing trail of index segments.
  */
 export const NOTE_TEXT_DDL = [
   `CREATE TABLE IF NOT EXISTS note_text (
@@ -85,19 +87,26 @@ export const NOTE_TEXT_DDL = [
   title TEXT NOT NULL DEFAULT '',
   body TEXT NOT NULL DEFAULT ''
 )`,
-  `CREATE VIRTUAL TABLE IF NOT EXISTS note_fts USING fts5(title, body, content='note_text', content_rowid='rowid', tokenize='unicode61 remove_diacritics 2')`,
+  `CREATE VIRTUAL TABLE IF NOT EXISTS note_fts USING fts5(title, body, content='', contentless_delete=1, tokenize='unicode61 remove_diacritics 2')`,
+  `CREATE TABLE IF NOT EXISTS note_fts_stale (text_rowid INTEGER PRIMARY KEY NOT NULL)`,
   `CREATE TRIGGER IF NOT EXISTS note_text_ai AFTER INSERT ON note_text BEGIN
-  INSERT INTO note_fts (rowid, title, body) VALUES (new.rowid, new.title, new.body);
-END`,
-  `CREATE TRIGGER IF NOT EXISTS note_text_ad AFTER DELETE ON note_text BEGIN
-  INSERT INTO note_fts (note_fts, rowid, title, body) VALUES ('delete', old.rowid, old.title, old.body);
+  INSERT INTO note_fts_stale (text_rowid) VALUES (new.rowid) ON CONFLICT DO NOTHING;
 END`,
   `CREATE TRIGGER IF NOT EXISTS note_text_au AFTER UPDATE ON note_text BEGIN
-  INSERT INTO note_fts (note_fts, rowid, title, body) VALUES ('delete', old.rowid, old.title, old.body);
-  INSERT INTO note_fts (rowid, title, body) VALUES (new.rowid, new.title, new.body);
+  INSERT INTO note_fts_stale (text_rowid) VALUES (new.rowid) ON CONFLICT DO NOTHING;
+END`,
+  `CREATE TRIGGER IF NOT EXISTS note_text_ad AFTER DELETE ON note_text BEGIN
+  INSERT INTO note_fts_stale (text_rowid) VALUES (old.rowid) ON CONFLICT DO NOTHING;
 END`,
   // Until a note's Yjs rows arrive, its text is what the legacy columns hold.
   `INSERT OR IGNORE INTO note_text (note_id, title, body) SELECT id, title, body FROM notes`,
+];
+
+/** Re-indexes the notes whose text changed since the last search; run in one transaction before searching. */
+export const FTS_CATCH_UP = [
+  `DELETE FROM note_fts WHERE rowid IN (SELECT text_rowid FROM note_fts_stale)`,
+  `INSERT INTO note_fts (rowid, title, body) SELECT rowid, title, body FROM note_text WHERE rowid IN (SELECT text_rowid FROM note_fts_stale)`,
+  `DELETE FROM note_fts_stale`,
 ];
 
 /** `MIGRATIONS[v]` takes a database from schema version v to v + 1. Never edit a step; add one. */

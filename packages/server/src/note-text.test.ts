@@ -138,4 +138,52 @@ describe("note text on the server", () => {
     expect(updatesOf(server, "n1").length).toBe(rows.length);
     expect(noteText(server, "n1")!.body).toBe(body.toString());
   });
+
+  it("drops the tombstones of merged rows once every device has acknowledged them, never moving the clock back", () => {
+    const dir = tempDir();
+    const server = track(new UserDatabase(path.join(dir, "server.db")));
+    const phone = track(clientDb(dir, "phone"));
+    phone.exec(`INSERT INTO notes (id) VALUES ('n1')`);
+    const tombstones = () =>
+      server.query<{ n: number }>(`SELECT count(*) AS n FROM note_updates__crsql_pks`)[0]!.n -
+      updatesOf(server, "n1").length;
+    const doc = new Y.Doc();
+    const body = doc.getText("body");
+    let sent = 0;
+    let head = 0;
+    for (let i = 0; i < 300; i++) {
+      const u = captureUpdate(doc, () => body.insert(body.length, "x"))!;
+      phone.exec(
+        `INSERT INTO note_updates (note_id, id, data) VALUES ('n1', 'u${i}', x'${hex(u)}')`,
+      );
+      const batch = phone.readChanges(sent, ANY_SITE, 1_000_000);
+      const { after } = server.applyFromClient(phone.siteId, batch.changes, phone.dbVersion());
+      expect(after).toBeGreaterThanOrEqual(head);
+      head = after;
+      sent = phone.dbVersion();
+      // The phone has everything the server has: it acknowledges it (until edit 200).
+      if (i < 200) server.recordAck(phone.siteId, after);
+    }
+    expect(noteText(server, "n1")!.body).toBe("x".repeat(300));
+    // Deletions the phone acknowledged are gone; the ones after its last ack are kept for it.
+    const kept = tombstones();
+    expect(kept).toBeGreaterThan(0);
+    expect(kept).toBeLessThan(150);
+    server.recordAck(phone.siteId, head);
+    const u = captureUpdate(doc, () => body.insert(body.length, "!"))!;
+    phone.exec(`INSERT INTO note_updates (note_id, id, data) VALUES ('n1', 'last', x'${hex(u)}')`);
+    for (let i = 0; i < 40; i++) {
+      const v = captureUpdate(doc, () => body.insert(body.length, "."))!;
+      phone.exec(
+        `INSERT INTO note_updates (note_id, id, data) VALUES ('n1', 'end${i}', x'${hex(v)}')`,
+      );
+      const batch = phone.readChanges(sent, ANY_SITE, 1_000_000);
+      const { after } = server.applyFromClient(phone.siteId, batch.changes, phone.dbVersion());
+      expect(after).toBeGreaterThan(head);
+      head = after;
+      sent = phone.dbVersion();
+    }
+    expect(tombstones()).toBeLessThan(kept);
+    expect(noteText(server, "n1")!.body).toBe("x".repeat(300) + "!" + ".".repeat(40));
+  });
 });

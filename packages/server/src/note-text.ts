@@ -1,8 +1,9 @@
 import {
   LEGACY_ROW_PREFIX,
   NOTE_TEXT_SQL,
+  NoteDocCache,
+  PURGE_UPDATE_TOMBSTONES,
   Y,
-  derivedNoteText,
   legacyConversionUpdate,
   mergeNoteUpdates,
   newUpdateId,
@@ -15,12 +16,7 @@ import {
 import type Database from "better-sqlite3";
 
 /** Update rows a note may have before the server merges the small ones (legacy rows aside). */
-export const DEFAULT_MAX_UPDATE_ROWS = 32;
-
-interface UpdateRow {
-  id: string;
-  data: Buffer;
-}
+export const DEFAULT_MAX_UPDATE_ROWS = 64;
 
 /** FNV-1a of a text, as hex: names a legacy edit's row, so the same edit sent twice lands once. */
 function textHash(text: string): string {
@@ -44,13 +40,14 @@ function textHash(text: string): string {
  */
 export class NoteTextKeeper {
   private readonly s;
+  private readonly docs = new NoteDocCache();
 
   constructor(
     db: Database.Database,
     private readonly maxRows = DEFAULT_MAX_UPDATE_ROWS,
   ) {
     this.s = {
-      updatesOf: db.prepare(NOTE_TEXT_SQL.updatesOf),
+      rowIdsOf: db.prepare(NOTE_TEXT_SQL.rowIdsOf).pluck(),
       sizesOf: db.prepare(`SELECT id, length(data) AS size FROM note_updates WHERE note_id = ?`),
       dataOf: db.prepare(`SELECT data FROM note_updates WHERE note_id = ? AND id = ?`).pluck(),
       hasRow: db.prepare(`SELECT 1 FROM note_updates WHERE note_id = ? AND id = ?`).pluck(),
@@ -60,6 +57,13 @@ export class NoteTextKeeper {
       legacyNotes: db.prepare(`SELECT id, title, body FROM notes WHERE title != '' OR body != ''`),
       upsert: db.prepare(NOTE_TEXT_SQL.upsert),
       remove: db.prepare(NOTE_TEXT_SQL.remove),
+      purge: PURGE_UPDATE_TOMBSTONES.map((sql) => db.prepare(sql)),
+      // The oldest server version every device seen lately has applied: deletions up to it
+      // have reached them all.
+      ackedByAll: db
+        .prepare(`SELECT min(server_version) FROM notesync_client_acks WHERE seen_at > ?`)
+        .pluck()
+        .safeIntegers(true),
     };
   }
 
@@ -80,8 +84,25 @@ export class NoteTextKeeper {
     const touched = textTouchedBy(changes);
     for (const [noteId, field, text] of touched.legacyEdits)
       this.applyLegacyEdit(noteId, field, text);
-    for (const noteId of touched.withNewRows) this.compact(noteId);
+    let compacted = false;
+    for (const noteId of touched.withNewRows) compacted = this.compact(noteId) || compacted;
+    if (compacted) this.purgeTombstones();
     for (const noteId of touched.notes) this.refresh(noteId);
+  }
+
+  /** The transaction that fed the cached documents rolled back. */
+  rolledBack(): void {
+    this.docs.clear();
+  }
+
+  /** How long a device that stopped syncing holds back the purge of deletions it has not seen. */
+  static readonly ACK_RETENTION_MS = 30 * 24 * 3600_000;
+
+  private purgeTombstones(): void {
+    const upTo = this.s.ackedByAll.get(Date.now() - NoteTextKeeper.ACK_RETENTION_MS) as
+      bigint | null;
+    if (upTo === null) return;
+    for (const stmt of this.s.purge) stmt.run(upTo);
   }
 
   /**
@@ -100,26 +121,31 @@ export class NoteTextKeeper {
     if (update) this.s.insertRow.run(noteId, id, update);
   }
 
-  private compact(noteId: string): void {
+  private compact(noteId: string): boolean {
     const sizes = this.s.sizesOf.all(noteId) as { id: string; size: number }[];
     const ids = planCompaction(sizes, this.maxRows);
-    if (ids.length === 0) return;
+    if (ids.length === 0) return false;
     const updates = ids.map((id) => this.s.dataOf.get(noteId, id) as Buffer);
     const merged = mergeNoteUpdates(updates, ids.length === sizes.length);
     for (const id of ids) this.s.deleteRow.run(noteId, id);
     this.s.insertRow.run(noteId, newUpdateId(), merged);
+    return true;
   }
 
   private refresh(noteId: string): void {
-    const rows = this.s.updatesOf.all(noteId) as UpdateRow[];
     const legacy = this.s.legacyText.get(noteId) as { title: string; body: string } | undefined;
-    const text = legacy
-      ? derivedNoteText(
-          rows.map((r) => r.data),
-          legacy,
-        )
-      : null;
-    if (text) this.s.upsert.run(noteId, text.title, text.body);
-    else this.s.remove.run(noteId);
+    const ids = legacy ? (this.s.rowIdsOf.all(noteId) as string[]) : [];
+    if (!legacy || ids.length === 0) {
+      this.docs.forget(noteId);
+      if (legacy) this.s.upsert.run(noteId, legacy.title, legacy.body);
+      else this.s.remove.run(noteId);
+      return;
+    }
+    const known = this.docs.rowsOf(noteId);
+    const fresh = ids
+      .filter((id) => !known?.has(id))
+      .map((id) => ({ id, data: this.s.dataOf.get(noteId, id) as Buffer }));
+    const text = this.docs.update(noteId, ids, fresh);
+    this.s.upsert.run(noteId, text.title, text.body);
   }
 }

@@ -131,7 +131,9 @@ describe("the server process", () => {
     const metrics = await (await fetch(`${child.server.url}/metrics`)).text();
     expect(metrics).toMatch(/^notesync_connections 4$/m); // summed over both workers
 
-    phone.exec("INSERT INTO note_versions (id, title) VALUES ('n1', 'from one worker to the other')");
+    phone.exec(
+      "INSERT INTO note_versions (id, title) VALUES ('n1', 'from one worker to the other')",
+    );
     const [writer, ...readers] = connections;
     writer!.send({
       type: "changes",

@@ -106,6 +106,7 @@ export class SyncSession implements HubMember {
         case "changes":
           return this.onChanges(frame);
         case "ack":
+          this.hub?.db.recordAck(this.siteId, frame.cursor);
           return;
         case "error":
           this.log.warn({ code: frame.code, message: frame.message }, "client reported an error");
@@ -185,11 +186,7 @@ export class SyncSession implements HubMember {
     const hub = this.hub!;
     if (whole.changes.length > 0) {
       const end = this.deps.metrics.applySeconds.startTimer();
-      const { before, after } = hub.db.applyFromClient(
-        this.siteId,
-        whole.changes,
-        whole.cursor,
-      );
+      const { before, after } = hub.db.applyFromClient(this.siteId, whole.changes, whole.cursor);
       end();
       this.deps.metrics.changesIn.inc(whole.changes.length);
       this.log.debug(

@@ -169,7 +169,9 @@ describe("sync server", () => {
 
     const admin = new Database(path.join(server.dataDir, "users", `${alice.userId}.db`));
     loadCrsqlite(admin);
-    admin.exec("INSERT INTO note_versions (id, title) VALUES ('imported', 'from an import script')");
+    admin.exec(
+      "INSERT INTO note_versions (id, title) VALUES ('imported', 'from an import script')",
+    );
     admin.prepare("SELECT crsql_finalize()").get();
     admin.close();
 

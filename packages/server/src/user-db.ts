@@ -72,6 +72,13 @@ export class UserDatabase {
         site_id BLOB PRIMARY KEY NOT NULL,
         client_version INTEGER NOT NULL
       )`);
+      // The last server version each device acknowledged, and when: deletions every device
+      // has seen need no tombstone any more.
+      this.db.exec(`CREATE TABLE IF NOT EXISTS notesync_client_acks (
+        site_id BLOB PRIMARY KEY NOT NULL,
+        server_version INTEGER NOT NULL,
+        seen_at INTEGER NOT NULL
+      )`);
       // Schema 2's server-side line merge kept earlier text values here; Yjs merges now.
       this.db.exec(`DROP TABLE IF EXISTS notesync_text_history`);
       // Only the server converts schema-2 text into Yjs, so no text is converted twice.
@@ -99,6 +106,10 @@ export class UserDatabase {
         .prepare("SELECT client_version FROM notesync_client_cursors WHERE site_id = ?")
         .pluck()
         .safeIntegers(true),
+      recordAck: this.db.prepare(
+        `INSERT INTO notesync_client_acks (site_id, server_version, seen_at) VALUES (?, ?, ?)
+         ON CONFLICT (site_id) DO UPDATE SET server_version = max(server_version, excluded.server_version), seen_at = excluded.seen_at`,
+      ),
       setClientCursor: this.db.prepare(
         `INSERT INTO notesync_client_cursors (site_id, client_version) VALUES (?, ?)
          ON CONFLICT (site_id) DO UPDATE SET client_version = max(client_version, excluded.client_version)`,
@@ -120,6 +131,17 @@ export class UserDatabase {
   clientCursor(siteId: Uint8Array): number {
     const v = this.stmts.clientCursor.get(asBuffer(siteId)) as bigint | undefined;
     return v === undefined ? 0 : Number(v);
+  }
+
+  /** A device has applied this database's changes up to `serverVersion` (server clock). */
+  recordAck(siteId: Uint8Array, serverVersion: number, now = Date.now()): void {
+    try {
+      this.stmts.recordAck.run(asBuffer(siteId), BigInt(serverVersion), now);
+    } catch (err) {
+      throw new StorageError(`recording an ack failed: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
   }
 
   /**
@@ -171,6 +193,7 @@ export class UserDatabase {
         setClientCursor.run(asBuffer(siteId), BigInt(clientVersion));
       })();
     } catch (err) {
+      this.noteText.rolledBack();
       throw new StorageError(
         `applying ${changes.length} changes failed: ${(err as Error).message}`,
         { cause: err },

@@ -2,6 +2,12 @@ import { NOTE_TEXT_SQL, Y, newUpdateId, readNoteText } from "@notesync/protocol"
 import { coalesced } from "../coalesce.js";
 import type { ChangeEvent, Database } from "../database.js";
 
+/**
+ * While typing, the note's "edited" time is written at most this often: it is one more change
+ * on the wire and on disk per save, and a list sorted by it need not move every keystroke.
+ */
+export const EDITED_AT_EVERY_MS = 5_000;
+
 /** The origin of Yjs transactions that bring stored rows into a document (not edits to save). */
 export const STORED_ORIGIN = Symbol("notesync:stored");
 
@@ -93,6 +99,7 @@ export async function openNoteDocument(
   }
 
   const writing = new Set<string>();
+  let editedAtWritten = -Infinity;
   const save = coalesced(async () => {
     if (pending.length === 0) return;
     const updates = pending;
@@ -102,6 +109,8 @@ export async function openNoteDocument(
     known.add(id);
     const data = updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates);
     const text = readNoteText(doc);
+    const t = now();
+    let editedAt = editedAtWritten;
     try {
       await db.transaction(
         async (tx) => {
@@ -112,10 +121,14 @@ export async function openNoteDocument(
             data,
           ]);
           await tx.exec(NOTE_TEXT_SQL.upsert, [noteId, text.title, text.body]);
-          await tx.exec(`UPDATE notes SET updated_at = ? WHERE id = ?`, [now(), noteId]);
+          if (t - editedAtWritten >= EDITED_AT_EVERY_MS) {
+            await tx.exec(`UPDATE notes SET updated_at = ? WHERE id = ?`, [t, noteId]);
+            editedAt = t;
+          }
         },
         { tables: ["note_updates", "notes"] },
       );
+      editedAtWritten = editedAt;
     } catch (err) {
       known.delete(id);
       pending = [...updates, ...pending]; // kept for the next write

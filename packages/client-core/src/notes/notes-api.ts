@@ -1,4 +1,11 @@
-import { NOTE_TEXT_SQL, Y, newUpdateId, textEditUpdate, type NoteText } from "@notesync/protocol";
+import {
+  FTS_CATCH_UP,
+  NOTE_TEXT_SQL,
+  Y,
+  newUpdateId,
+  textEditUpdate,
+  type NoteText,
+} from "@notesync/protocol";
 import type { ChangeEvent, Database, SqlExecutor } from "../database.js";
 import { openNoteDocument, STORED_ORIGIN, type NoteDocument } from "./note-document.js";
 import { refreshNoteText } from "./note-text.js";
@@ -274,6 +281,10 @@ export function createNotesApi(db: Database, options: NotesApiOptions = {}): Not
     async search(text) {
       const words = text.split(/[^\p{L}\p{N}]+/u).filter(Boolean);
       if (words.length === 0) return text.trim() ? [] : api.list();
+      if ((await db.query(`SELECT 1 FROM note_fts_stale LIMIT 1`)).length > 0)
+        await db.transaction(async (tx) => {
+          for (const sql of FTS_CATCH_UP) await tx.exec(sql);
+        });
       return rows(
         `SELECT ${COLUMNS} FROM note_fts f JOIN note_text t ON t.rowid = f.rowid JOIN notes n ON n.id = t.note_id
          WHERE note_fts MATCH ? AND n.deleted_at IS NULL ORDER BY n.pinned DESC, bm25(note_fts, 2.0, 1.0), n.updated_at DESC`,
