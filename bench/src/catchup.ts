@@ -6,7 +6,7 @@ import {
   rowToChange,
   schemaStatements,
   type RawChangeRow,
-  Y,
+  newNoteDoc,
   newUpdateId,
   textEditUpdate,
 } from "@notesync/protocol";
@@ -27,7 +27,7 @@ async function seed(syncUrl: string, token: string, dir: string, notes: number) 
   for (let i = 0; i < notes; i += 1000) {
     const batch = Array.from({ length: Math.min(1000, notes - i) }, (_, k) => {
       const v = i + k;
-      const doc = new Y.Doc();
+      const doc = newNoteDoc();
       const update = textEditUpdate(doc, { title: `Note ${v}`, body: BODY })!;
       doc.destroy();
       return { id: `note-${v}`, t: 1700000000000 + v, update };

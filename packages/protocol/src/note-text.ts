@@ -1,6 +1,6 @@
 import type { Change } from "./frames.js";
 import * as Y from "yjs";
-import { readNoteText, type NoteField, type NoteText } from "./note-doc.js";
+import { newNoteDoc, readNoteText, type NoteField, type NoteText } from "./note-doc.js";
 import { unpackPk } from "./packed-pk.js";
 
 /**
@@ -60,7 +60,7 @@ export class NoteDocCache {
   ): NoteText {
     let entry = this.docs.get(noteId);
     this.docs.delete(noteId);
-    if (!entry) entry = { doc: new Y.Doc(), rows: new Set() };
+    if (!entry) entry = { doc: newNoteDoc(), rows: new Set() };
     this.docs.set(noteId, entry);
     const { doc } = entry;
     doc.transact(() => {

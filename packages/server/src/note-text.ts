@@ -6,6 +6,7 @@ import {
   Y,
   legacyConversionUpdate,
   mergeNoteUpdates,
+  newNoteDoc,
   newUpdateId,
   planCompaction,
   textEditUpdate,
@@ -113,7 +114,7 @@ export class NoteTextKeeper {
   private applyLegacyEdit(noteId: string, field: NoteField, text: string): void {
     const id = `${LEGACY_ROW_PREFIX}-${field}-${textHash(text)}`;
     if (this.s.hasRow.get(noteId, id)) return;
-    const base = new Y.Doc();
+    const base = newNoteDoc();
     const conversion = this.s.dataOf.get(noteId, LEGACY_ROW_PREFIX) as Buffer | undefined;
     if (conversion) Y.applyUpdate(base, conversion);
     const update = textEditUpdate(base, { [field]: text });

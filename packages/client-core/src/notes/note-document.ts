@@ -1,4 +1,4 @@
-import { NOTE_TEXT_SQL, Y, newUpdateId, readNoteText } from "@notesync/protocol";
+import { NOTE_TEXT_SQL, Y, newNoteDoc, newUpdateId, readNoteText } from "@notesync/protocol";
 import { coalesced } from "../coalesce.js";
 import type { ChangeEvent, Database } from "../database.js";
 
@@ -54,7 +54,7 @@ export async function openNoteDocument(
   options: NoteDocumentOptions,
 ): Promise<NoteDocument> {
   const { db, now } = options;
-  const doc = new Y.Doc();
+  const doc = newNoteDoc();
   const title = doc.getText("title");
   const body = doc.getText("body");
   const known = new Set<string>();

@@ -2,6 +2,7 @@ import {
   FTS_CATCH_UP,
   NOTE_TEXT_SQL,
   Y,
+  newNoteDoc,
   newUpdateId,
   textEditUpdate,
   type NoteText,
@@ -201,7 +202,7 @@ export function createNotesApi(db: Database, options: NotesApiOptions = {}): Not
         return;
       }
     }
-    const doc = new Y.Doc();
+    const doc = newNoteDoc();
     doc.transact(() => rows.forEach((r) => Y.applyUpdate(doc, r.data, STORED_ORIGIN)));
     const update = textEditUpdate(doc, text);
     doc.destroy();
