@@ -3,6 +3,7 @@ import { browserLatency } from "./browser.js";
 import { capacity } from "./capacity.js";
 import { catchUp } from "./catchup.js";
 import { liveLatency } from "./live.js";
+import { search } from "./search.js";
 import { typing } from "./typing.js";
 
 // PouchDB's live replications keep retrying (and rejecting) after their server stops; ignore those.
@@ -28,6 +29,10 @@ if (want("catchup")) {
 if (want("typing")) {
   console.log("\n## Typing: one-character edits in a 30 KB note, writer -> reader");
   console.log(await typing());
+}
+if (want("search")) {
+  console.log("\n## Search: 10,000 notes in a client's database");
+  console.log(await search());
 }
 if (want("capacity")) {
   console.log("\n## Capacity: users with two connections each, a tenth writing once a second");
