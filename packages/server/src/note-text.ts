@@ -99,7 +99,8 @@ export class NoteTextKeeper {
   /** How long a device that stopped syncing holds back the purge of deletions it has not seen. */
   static readonly ACK_RETENTION_MS = 30 * 24 * 3600_000;
 
-  private purgeTombstones(): void {
+  /** Drops the tombstones of merged rows that every device seen lately has acknowledged. */
+  purgeTombstones(): void {
     const upTo = this.s.ackedByAll.get(Date.now() - NoteTextKeeper.ACK_RETENTION_MS) as
       bigint | null;
     if (upTo === null) return;

@@ -58,6 +58,9 @@ export class SyncSession implements HubMember {
   private unsentBytes = 0;
   private drained: (() => void) | null = null;
   private readonly inbound: TransactionAssembler;
+  /** The client's last ack (server clock), and what of it is stored: see `noteAck`. */
+  private ackedVersion = 0;
+  private ackStored = { version: 0, at: 0 };
   private queue: Promise<void> = Promise.resolve();
   private log: Logger;
 
@@ -106,7 +109,7 @@ export class SyncSession implements HubMember {
         case "changes":
           return this.onChanges(frame);
         case "ack":
-          this.hub?.db.recordAck(this.siteId, frame.cursor);
+          this.noteAck(frame.cursor);
           return;
         case "error":
           this.log.warn({ code: frame.code, message: frame.message }, "client reported an error");
@@ -310,13 +313,41 @@ export class SyncSession implements HubMember {
     this.ws.close(1001, "going away");
   }
 
+  /**
+   * Acks tell the server which deletions every device has seen (their tombstones can go). A
+   * write per ack would cost each reader a commit per edit; stored at most once a second, and
+   * when the connection closes, an ack can only lag, which only keeps tombstones longer.
+   */
+  private noteAck(version: number, force = false): void {
+    this.ackedVersion = Math.max(this.ackedVersion, version);
+    const now = Date.now();
+    if (!this.hub || this.ackedVersion <= this.ackStored.version) return;
+    if (!force && now - this.ackStored.at < ACK_STORE_INTERVAL_MS) return;
+    this.ackStored = { version: this.ackedVersion, at: now };
+    try {
+      this.hub.db.recordAck(this.siteId, this.ackedVersion, now);
+    } catch (err) {
+      this.log.warn({ err }, "could not record an ack");
+    }
+  }
+
   private closed(): void {
+    if (this.state === "open" && this.ackedVersion > this.ackStored.version) {
+      this.noteAck(this.ackedVersion, true);
+      try {
+        this.hub?.db.purgeTombstones();
+      } catch (err) {
+        this.log.warn({ err }, "could not purge tombstones");
+      }
+    }
     this.state = "closed";
     this.hub?.members.delete(this);
     if (this.hub) this.hub.lastUsed = Date.now();
     this.drained?.();
   }
 }
+
+const ACK_STORE_INTERVAL_MS = 1000;
 
 function closeCodeFor(code: string): number {
   if (code === ErrorCode.FrameTooLarge) return 1009;

@@ -144,6 +144,17 @@ export class UserDatabase {
     }
   }
 
+  /** Drops the tombstones of merged text rows that every device has acknowledged (PROTOCOL.md §8.1). */
+  purgeTombstones(): void {
+    try {
+      this.db.transaction(() => this.noteText.purgeTombstones())();
+    } catch (err) {
+      throw new StorageError(`purging tombstones failed: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+  }
+
   /**
    * Changes after `afterVersion` not made by `excludeSite`, at most about `maxRows`, cut at a
    * transaction boundary (a single transaction larger than `maxRows` is returned whole).
