@@ -2,6 +2,7 @@ import { Packr, addExtension } from "msgpackr";
 import { ErrorCode, ProtocolError, isErrorCode } from "./errors.js";
 import type { Change, Frame } from "./frames.js";
 import { DEFAULT_LIMITS, type Limits } from "./limits.js";
+import { changeShapeProblem } from "./change-rules.js";
 import { isKnownColumn, isKnownTable } from "./schema.js";
 import { PROTOCOL_VERSION } from "./version.js";
 import type { SqlValue } from "./values.js";
@@ -171,7 +172,7 @@ function decodeChanges(fields: unknown[], limits: Limits): Change[] {
     const column = str(cid, "cid", 128);
     if (!isKnownColumn(table, column))
       fail(`unknown column "${column}" of "${table}"`, ErrorCode.UnknownTableOrColumn);
-    return {
+    const change: Change = {
       table,
       pk: bytes(pk, "pk"),
       cid: column,
@@ -182,6 +183,9 @@ function decodeChanges(fields: unknown[], limits: Limits): Change[] {
       cl: version(cl, "cl"),
       seq: version(seq, "seq"),
     };
+    const problem = changeShapeProblem(change);
+    if (problem) fail(problem);
+    return change;
   });
 }
 

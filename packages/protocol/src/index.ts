@@ -15,3 +15,4 @@ export * from "./changes-sql.js";
 export * from "./note-doc.js";
 export { unpackPk, type PkValue } from "./packed-pk.js";
 export * from "./note-text.js";
+export { changeProblem, changeShapeProblem, MAX_COUNTER } from "./change-rules.js";

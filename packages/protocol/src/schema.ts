@@ -4,11 +4,16 @@
  */
 export const SCHEMA_VERSION = 3;
 
+/** A column's declared SQLite type; `?` marks a column that may be NULL. */
+export type ColumnType = "text" | "integer" | "real" | "blob" | "integer?";
+
 export interface TableSchema {
-  /** Primary-key columns: they travel inside `pk`, never as a change's `cid`. */
+  /** Primary-key columns (all TEXT): they travel inside `pk`, never as a change's `cid`. */
   readonly primaryKey: readonly string[];
   /** Every other column, in declaration order. */
   readonly columns: readonly string[];
+  /** What each of `columns` holds: incoming values of another type are refused. */
+  readonly types: Readonly<Record<string, ColumnType>>;
   readonly createSql: string;
 }
 
@@ -21,6 +26,15 @@ export const TABLES = {
   notes: {
     primaryKey: ["id"],
     columns: ["title", "body", "pinned", "position", "created_at", "updated_at", "deleted_at"],
+    types: {
+      title: "text",
+      body: "text",
+      pinned: "integer",
+      position: "real",
+      created_at: "integer",
+      updated_at: "integer",
+      deleted_at: "integer?",
+    },
     createSql: `CREATE TABLE IF NOT EXISTS notes (
   id TEXT PRIMARY KEY NOT NULL,
   title TEXT NOT NULL DEFAULT '',
@@ -39,6 +53,14 @@ export const TABLES = {
   note_versions: {
     primaryKey: ["id"],
     columns: ["note_id", "kind", "title", "body", "created_at", "resolved_at"],
+    types: {
+      note_id: "text",
+      kind: "text",
+      title: "text",
+      body: "text",
+      created_at: "integer",
+      resolved_at: "integer?",
+    },
     createSql: `CREATE TABLE IF NOT EXISTS note_versions (
   id TEXT PRIMARY KEY NOT NULL,
   note_id TEXT NOT NULL DEFAULT '',
@@ -57,6 +79,7 @@ export const TABLES = {
   note_updates: {
     primaryKey: ["note_id", "id"],
     columns: ["data"],
+    types: { data: "blob" },
     createSql: `CREATE TABLE IF NOT EXISTS note_updates (
   note_id TEXT NOT NULL,
   id TEXT NOT NULL,

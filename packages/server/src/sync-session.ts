@@ -1,6 +1,7 @@
 import {
   ErrorCode,
   ProtocolError,
+  changeProblem,
   SCHEMA_VERSION,
   TransactionAssembler,
   chunkChanges,
@@ -187,6 +188,14 @@ export class SyncSession implements HubMember {
     const whole = this.inbound.push(frame);
     if (!whole) return;
     const hub = this.hub!;
+    whole.changes.forEach((change, i) => {
+      const problem = changeProblem(change);
+      if (problem)
+        throw new ProtocolError(
+          ErrorCode.MalformedFrame,
+          `change ${i + 1} of ${whole.changes.length}: ${problem}; nothing was applied`,
+        );
+    });
     if (whole.changes.length > 0) {
       const end = this.deps.metrics.applySeconds.startTimer();
       const { before, after } = hub.db.applyFromClient(this.siteId, whole.changes, whole.cursor);
