@@ -4,10 +4,11 @@ import { DbCache } from "./db-cache.js";
 import type { HubMember } from "./user-hub.js";
 import { tempDir } from "./testing/harness.test-helpers.js";
 
-const member = (): HubMember => ({
+const member = (failures: Error[] = []): HubMember => ({
   siteId: new Uint8Array(16),
   offerLive: () => true,
   pump: () => undefined,
+  fail: (err) => failures.push(err),
 });
 const smallCache = () =>
   new DbCache({
@@ -46,5 +47,31 @@ describe("DbCache", () => {
   it("refuses user ids that are not server-made", () => {
     cache = smallCache();
     expect(() => cache.open("../../etc/passwd")).toThrow(/invalid user id/);
+  });
+
+  it("closes one user's database and connections when it fails outside a request, and serves the rest", async () => {
+    cache = smallCache();
+    const broken = cache.open(user(1));
+    const failures: Error[] = [];
+    broken.members.add(member(failures));
+    const fine = cache.open(user(2));
+    fine.members.add(member());
+    // The file went bad under the open connection (SQLite reports SQLITE_CORRUPT).
+    broken.db.dataVersion = () => {
+      throw Object.assign(new Error("database disk image is malformed"), {
+        code: "SQLITE_CORRUPT",
+      });
+    };
+    // A file event (another process wrote) and a commit elsewhere both look at it: neither throws.
+    broken.noticeFileWrite();
+    cache.noticeCommitElsewhere(user(1));
+    expect(failures).toHaveLength(1);
+    expect(failures[0]!.message).toMatch(/could not be read \(database disk image is malformed\)/);
+    expect(cache.openCount).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 200)); // the rechecks after a file event
+    expect(failures).toHaveLength(1);
+    // The other user's database still works, and the broken one can be opened afresh.
+    expect(fine.db.dbVersion()).toBe(0);
+    expect(cache.open(user(1)).db.dbVersion()).toBe(0);
   });
 });

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { Logger } from "pino";
-import { UserDatabase } from "./user-db.js";
+import { StorageError, UserDatabase } from "./user-db.js";
 import { UserHub } from "./user-hub.js";
 
 const USER_ID = /^[a-f0-9]{32}$/;
@@ -55,6 +55,7 @@ export class DbCache {
         userId,
         new UserDatabase(this.pathFor(userId)),
         this.options.targetFrameBytes,
+        (failed, err) => this.fault(failed, err),
       );
       this.hubs.set(userId, hub);
       this.options.log.debug(
@@ -89,6 +90,20 @@ export class DbCache {
   /** The user's database was changed by another server process: push the news to our connections. */
   noticeCommitElsewhere(userId: string): void {
     this.hubs.get(userId)?.checkExternalWrite();
+  }
+
+  /** One user's database failed outside any request: that user's connections end, nobody else's. */
+  private fault(hub: UserHub, err: unknown): void {
+    this.options.log.error(
+      { err, userId: hub.userId, connections: hub.members.size },
+      "user database failed; closing it and that user's connections",
+    );
+    const error = new StorageError(
+      `your database on the server could not be read (${(err as Error).message})`,
+      { cause: err },
+    );
+    for (const member of [...hub.members]) member.fail(error);
+    if (this.hubs.get(hub.userId) === hub) this.closeHub(hub);
   }
 
   private closeHub(hub: UserHub): void {

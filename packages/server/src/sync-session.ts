@@ -228,6 +228,11 @@ export class SyncSession implements HubMember {
     return true;
   }
 
+  fail(error: Error): void {
+    if (this.state === "closed") return;
+    this.refuse(new ProtocolError(ErrorCode.StorageFailed, error.message), true);
+  }
+
   pump(): void {
     if (this.pumping || this.state !== "open") return;
     this.pumping = true;

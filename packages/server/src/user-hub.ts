@@ -12,6 +12,8 @@ export interface HubMember {
   offerLive(batch: LiveBatch): boolean;
   /** Catch up from the member's own cursor by reading the database. */
   pump(): void;
+  /** The database failed: tell the client why and close the connection. */
+  fail(error: Error): void;
 }
 
 const NO_SITE = new Uint8Array(16);
@@ -27,12 +29,18 @@ export class UserHub {
   private flushScheduled = false;
   private recheck: NodeJS.Timeout | null = null;
   private lastDataVersion: number;
+  /** The database failed outside a request: the hub does nothing more (it is being closed). */
+  private failed = false;
   lastUsed = Date.now();
 
   constructor(
     readonly userId: string,
     readonly db: UserDatabase,
     private readonly targetFrameBytes: number,
+    /** Called when work started by a timer or a file event fails on this user's database. */
+    private readonly onFault: (hub: UserHub, err: unknown) => void = (_hub, err) => {
+      throw err;
+    },
     private readonly liveMaxRows = 5_000,
   ) {
     this.head = db.dbVersion();
@@ -50,16 +58,34 @@ export class UserHub {
     this.flushScheduled = true;
     setImmediate(() => {
       this.flushScheduled = false;
-      this.flush();
+      this.guarded(() => this.flush());
     });
   }
 
   /** Call when the file may have been written by another process. */
   checkExternalWrite(): void {
-    const dataVersion = this.db.dataVersion();
-    if (dataVersion === this.lastDataVersion) return;
-    this.lastDataVersion = dataVersion;
-    this.scheduleFlush();
+    this.guarded(() => {
+      const dataVersion = this.db.dataVersion();
+      if (dataVersion === this.lastDataVersion) return;
+      this.lastDataVersion = dataVersion;
+      this.scheduleFlush();
+    });
+  }
+
+  /**
+   * Runs work that no connection's request started (timers, file events): a failure of this
+   * user's file goes to `onFault`, never up to the event loop, where it would end the process
+   * and every other user's connections with it.
+   */
+  private guarded(work: () => void): void {
+    if (this.failed) return;
+    try {
+      work();
+    } catch (err) {
+      this.failed = true;
+      this.dispose();
+      this.onFault(this, err);
+    }
   }
 
   /**
@@ -68,6 +94,7 @@ export class UserHub {
    */
   noticeFileWrite(): void {
     this.checkExternalWrite();
+    if (this.failed) return;
     if (this.recheck) clearTimeout(this.recheck);
     let delay = 2;
     const again = () => {
