@@ -14,6 +14,11 @@ export const ErrorCode = {
   Unauthorized: "unauthorized",
   /** A frame that is valid but not allowed now (for example changes before hello). */
   UnexpectedFrame: "unexpected_frame",
+  /**
+   * A bound of the server was reached: connections per user, storage per user, the time to say
+   * hello. Retry later (with backoff); what was refused was not stored.
+   */
+  LimitReached: "limit_reached",
   /** The user's database could not be opened or written (for example a corrupt file). */
   StorageFailed: "storage_failed",
   /** The server is shutting down; reconnect later. */

@@ -3,6 +3,7 @@ import cluster from "node:cluster";
 import os from "node:os";
 import { parseArgs } from "node:util";
 import { runPrimary, runWorker } from "./cluster.js";
+import { resourceLimitsFromEnv } from "./resource-limits.js";
 import { startServer, type ServerOptions } from "./server.js";
 
 const HELP = `notesync-server: NoteSync's sync server and web app
@@ -16,6 +17,10 @@ Options (each also read from the environment variable shown):
   --workers <n|auto>   server processes (one a core) NOTESYNC_WORKERS   (1; auto = every core)
   NOTESYNC_SECRET      token signing secret (generated into the data directory when unset)
   NOTESYNC_CRSQLITE_PATH  a cr-sqlite library to load instead of the one npm install built
+  NOTESYNC_HELLO_TIMEOUT_MS       close connections that do not authenticate in time (10000)
+  NOTESYNC_PRE_AUTH_MESSAGE_KB    largest message before authentication (64)
+  NOTESYNC_CONNECTIONS_PER_USER   open connections one account may have (64)
+  NOTESYNC_STORAGE_PER_USER_MB    database size at which a user's changes are refused (1024)
 `;
 
 const { values } = parseArgs({
@@ -47,6 +52,15 @@ if (!Number.isInteger(workers) || workers < 1) {
   process.exit(2);
 }
 
+function resourceLimits() {
+  try {
+    return resourceLimitsFromEnv(env);
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n${HELP}`);
+    return process.exit(2);
+  }
+}
+
 const options: ServerOptions = {
   host: values.host ?? env.NOTESYNC_HOST ?? "127.0.0.1",
   port,
@@ -54,6 +68,7 @@ const options: ServerOptions = {
   logLevel: values["log-level"] ?? env.NOTESYNC_LOG_LEVEL ?? "info",
   webRoot: values["web-root"] ?? env.NOTESYNC_WEB_ROOT,
   secret: env.NOTESYNC_SECRET,
+  resources: resourceLimits(),
 };
 const announce = (url: string) => process.stdout.write(`\n  NoteSync is running at ${url}\n\n`);
 

@@ -12,6 +12,7 @@ import { createAccountsApi, sendJson } from "./api.js";
 import { DbCache } from "./db-cache.js";
 import { createMetrics } from "./metrics.js";
 import { createStaticHandler } from "./static-files.js";
+import { DEFAULT_RESOURCE_LIMITS, type ResourceLimits } from "./resource-limits.js";
 import { SyncSession } from "./sync-session.js";
 import { TokenService } from "./tokens.js";
 
@@ -29,6 +30,8 @@ export interface ServerOptions {
   /** The built web app to serve; defaults to packages/web/dist; null serves none. */
   readonly webRoot?: string | null;
   readonly limits?: Partial<Limits>;
+  /** Bounds per connection and per user (hello deadline, connections, storage). */
+  readonly resources?: Partial<ResourceLimits>;
   readonly tokenTtlSeconds?: number;
   /** How often to ping clients; a client that missed one ping is dropped. */
   readonly pingIntervalMs?: number;
@@ -64,6 +67,7 @@ const defaultWebRoot = () =>
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const log = options.logger ?? pino({ level: options.logLevel ?? "info" });
   const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const resources: ResourceLimits = { ...DEFAULT_RESOURCE_LIMITS, ...options.resources };
   const dataDir = path.resolve(options.dataDir);
   fs.mkdirSync(dataDir, { recursive: true });
   const metrics = createMetrics();
@@ -100,6 +104,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     ),
     pageRows: 5_000,
     highWaterBytes: options.highWaterBytes ?? 1024 * 1024,
+    resources,
     onCommit: options.onCommit,
   };
 
@@ -126,7 +131,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     });
   });
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxFrameBytes * 2 });
+  // Until its hello is verified a connection may send only small messages (see allowFullFrames).
+  const wss = new WebSocketServer({ noServer: true, maxPayload: resources.preAuthMessageBytes });
   const alive = new WeakMap<WebSocket, boolean>();
   server.on("upgrade", (req, socket, head) => {
     if (new URL(req.url ?? "/", "http://x").pathname !== "/sync") {

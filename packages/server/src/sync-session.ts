@@ -23,6 +23,7 @@ import type { TokenService } from "./tokens.js";
 import type { LiveBatch } from "./live-batch.js";
 import type { HubMember, UserHub } from "./user-hub.js";
 import { StorageError } from "./user-db.js";
+import type { ResourceLimits } from "./resource-limits.js";
 
 export interface SessionDeps {
   readonly dbs: DbCache;
@@ -38,6 +39,7 @@ export interface SessionDeps {
   readonly onCommit?: (userId: string) => void;
   /** Stop reading the database for this connection while more than this many bytes are unsent. */
   readonly highWaterBytes: number;
+  readonly resources: ResourceLimits;
 }
 
 type State = "awaiting-hello" | "authenticating" | "open" | "closed";
@@ -64,6 +66,7 @@ export class SyncSession implements HubMember {
   private ackStored = { version: 0, at: 0 };
   private queue: Promise<void> = Promise.resolve();
   private log: Logger;
+  private readonly helloDeadline: NodeJS.Timeout;
 
   constructor(
     private readonly ws: WebSocket,
@@ -78,6 +81,17 @@ export class SyncSession implements HubMember {
       this.queue = this.queue.then(() => this.receive(bytes, isBinary));
     });
     ws.on("close", () => this.closed());
+    this.helloDeadline = setTimeout(() => {
+      if (this.state === "awaiting-hello" || this.state === "authenticating")
+        this.refuse(
+          new ProtocolError(
+            ErrorCode.LimitReached,
+            `no valid hello within ${deps.resources.helloTimeoutMs} ms`,
+          ),
+          true,
+        );
+    }, deps.resources.helloTimeoutMs);
+    this.helloDeadline.unref();
   }
 
   /** Bytes handed to the socket that it has not written yet. */
@@ -162,6 +176,11 @@ export class SyncSession implements HubMember {
     }
     if (this.state !== "authenticating") return; // closed while verifying
     const hub = this.deps.dbs.open(userId);
+    if (hub.members.size >= this.deps.resources.connectionsPerUser)
+      throw new ProtocolError(
+        ErrorCode.LimitReached,
+        `this account already has ${hub.members.size} connections open (the limit is ${this.deps.resources.connectionsPerUser}): close some tabs or devices`,
+      );
     this.hub = hub;
     this.hello = hello;
     this.log = this.log.child({
@@ -173,6 +192,8 @@ export class SyncSession implements HubMember {
     this.serverVersion = hello.serverVersion <= head ? hello.serverVersion : 0;
     hub.members.add(this);
     this.state = "open";
+    clearTimeout(this.helloDeadline);
+    allowFullFrames(this.ws, this.deps.limits.maxFrameBytes * 2);
     this.send({
       type: "welcome",
       schemaVersion: SCHEMA_VERSION,
@@ -196,6 +217,12 @@ export class SyncSession implements HubMember {
           `change ${i + 1} of ${whole.changes.length}: ${problem}; nothing was applied`,
         );
     });
+    const used = whole.changes.length > 0 ? hub.db.sizeBytes() : 0;
+    if (used > this.deps.resources.storagePerUserBytes)
+      throw new ProtocolError(
+        ErrorCode.LimitReached,
+        `your storage on the server is full (${mb(used)} of ${mb(this.deps.resources.storagePerUserBytes)}): these changes were not stored; empty the trash or delete notes`,
+      );
     if (whole.changes.length > 0) {
       const end = this.deps.metrics.applySeconds.startTimer();
       const { before, after } = hub.db.applyFromClient(this.siteId, whole.changes, whole.cursor);
@@ -346,6 +373,7 @@ export class SyncSession implements HubMember {
   }
 
   private closed(): void {
+    clearTimeout(this.helloDeadline);
     if (this.state === "open" && this.ackedVersion > this.ackStored.version) {
       this.noteAck(this.ackedVersion, true);
       try {
@@ -362,6 +390,19 @@ export class SyncSession implements HubMember {
 }
 
 const ACK_STORE_INTERVAL_MS = 1000;
+
+const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+
+/**
+ * The server accepts only small messages until a hello is verified (its WebSocket server's
+ * `maxPayload`); this raises the limit of one authenticated connection. `ws` keeps the limit
+ * in its receiver, which it creates per connection but does not expose: if that ever changes,
+ * large frames are refused with 1009, which the tests of large transfers would show.
+ */
+function allowFullFrames(ws: WebSocket, maxPayload: number): void {
+  const receiver = (ws as unknown as { _receiver?: { _maxPayload?: number } })._receiver;
+  if (receiver && typeof receiver._maxPayload === "number") receiver._maxPayload = maxPayload;
+}
 
 function closeCodeFor(code: string): number {
   if (code === ErrorCode.FrameTooLarge) return 1009;

@@ -91,6 +91,8 @@ export class UserDatabase {
     return {
       dbVersion: this.db.prepare("SELECT crsql_db_version()").pluck().safeIntegers(true),
       dataVersion: this.db.prepare("PRAGMA data_version").pluck(),
+      pageCount: this.db.prepare("PRAGMA page_count").pluck(),
+      pageSize: this.db.prepare("PRAGMA page_size").pluck(),
       page: this.db
         .prepare(
           `${SELECT_CHANGES} WHERE db_version > ? AND site_id IS NOT ? ORDER BY db_version, seq LIMIT ?`,
@@ -120,6 +122,11 @@ export class UserDatabase {
   /** The database's current `db_version` (server clock). */
   dbVersion(): number {
     return Number(this.stmts.dbVersion.get());
+  }
+
+  /** Bytes the database file takes (its pages; the WAL comes on top until a checkpoint). */
+  sizeBytes(): number {
+    return (this.stmts.pageCount.get() as number) * (this.stmts.pageSize.get() as number);
   }
 
   /** SQLite's counter of commits by other connections: it moves when another process writes. */
