@@ -6,7 +6,7 @@ export type {
   ChangeEvent,
   ChangeOrigin,
 } from "./database.js";
-export { createSyncClient } from "./sync-client.js";
+export { createSyncClient, SyncErrorCode } from "./sync-client.js";
 export type {
   SyncClient,
   SyncClientOptions,

@@ -89,7 +89,14 @@ export function firstStatus(
 }
 
 /** Codes after which reconnecting cannot help until something changes (a new token, an app update). */
+/** Errors the sync client finds itself (the server's are the protocol's `ErrorCode`s). */
+export const SyncErrorCode = {
+  /** Another database syncs with this one's site id (a copied database file). */
+  DuplicateSite: "duplicate_site",
+} as const;
+
 const TERMINAL = new Set<string>([
+  SyncErrorCode.DuplicateSite,
   ErrorCode.Unauthorized,
   ErrorCode.SchemaMismatch,
   ErrorCode.ProtocolVersion,
@@ -261,6 +268,22 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
     const c = cursors!;
     switch (frame.type) {
       case "welcome": {
+        const [local] = await db.query<{ v: number }>("SELECT crsql_db_version() AS v");
+        if (frame.clientVersion > Number(local?.v ?? 0)) {
+          // The server applied changes of our site id that this database never made: another
+          // database uses the same site id (a copied file). Syncing now would drop changes.
+          terminalError = true;
+          setStatus({
+            state: "error",
+            progress: null,
+            error: {
+              code: SyncErrorCode.DuplicateSite,
+              message: `the server has changes up to version ${frame.clientVersion} from this database's site id, which only reached ${Number(local?.v ?? 0)} here: another copy of this database is syncing with the same identity. Nothing was sent. Reopen it with openNodeDatabase from the file it now lives in (a copied file takes a new identity), or delete this copy`,
+            },
+          });
+          dropConnection(1000);
+          return;
+        }
         // The server's record of our pushes wins: if it lost some (restored from a backup), we resend them.
         c.ackedVersion = frame.clientVersion;
         await saveCursor(db, "acked_version", c.ackedVersion);

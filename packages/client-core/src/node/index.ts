@@ -2,6 +2,7 @@ import { crsqliteExtensionPath, loadCrsqlite } from "@notesync/crsqlite-native";
 import BetterSqlite3 from "better-sqlite3";
 import WebSocket from "ws";
 import { applySchema, createDatabase, type Database, type DatabaseDriver } from "../database.js";
+import { isCopiedFile, takeNewSiteId } from "./file-identity.js";
 import {
   createSyncClient as createClient,
   type SyncClient,
@@ -96,12 +97,31 @@ export async function openNodeDatabase(
   file: string,
   options: NodeDatabaseOptions = {},
 ): Promise<Database> {
-  const db = new BetterSqlite3(file);
+  const open = () => {
+    const db = new BetterSqlite3(file);
+    try {
+      db.pragma("journal_mode = WAL");
+      db.pragma("synchronous = NORMAL");
+      db.pragma("busy_timeout = 5000");
+      loadCrsqlite(db, options.extensionPath ?? crsqliteExtensionPath());
+      return db;
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  };
+  let db = open();
   try {
-    db.pragma("journal_mode = WAL");
-    db.pragma("synchronous = NORMAL");
-    db.pragma("busy_timeout = 5000");
-    loadCrsqlite(db, options.extensionPath ?? crsqliteExtensionPath());
+    if (isCopiedFile(db, file)) {
+      const old = Buffer.from(db.prepare("SELECT crsql_site_id()").pluck().get() as Buffer);
+      takeNewSiteId(db);
+      db.prepare("SELECT crsql_finalize()").get();
+      db.close();
+      db = open();
+      console.warn(
+        `notesync: ${file} is a copy of another database file (or an older copy of this one): it had site id ${old.toString("hex")}, which another copy may use too, and now has its own; its changes will be sent again`,
+      );
+    }
     const driver = new NodeDriver(db);
     await applySchema(driver);
     return createDatabase(driver);
