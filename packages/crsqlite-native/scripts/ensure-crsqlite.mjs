@@ -65,7 +65,11 @@ function smokeTest(libPath) {
 
 function installFrom(src, origin) {
   fs.mkdirSync(nativeDir, { recursive: true });
-  fs.copyFileSync(src, nativeLib);
+  // Copied beside it, then renamed over it: a running server keeps the library it mapped,
+  // where overwriting the file in place would change code under it.
+  const staged = `${nativeLib}.${process.pid}`;
+  fs.copyFileSync(src, staged);
+  fs.renameSync(staged, nativeLib);
   fs.writeFileSync(stampFile, `${recipeHash}\n${origin}\n`);
 }
 
@@ -193,6 +197,23 @@ function patchSources(pkg) {
     "let b = invoke_sqlite!(value_blob, value);\n",
     "let b = invoke_sqlite!(value_blob, value);\n        if b.is_null() { return &[]; }\n",
   );
+
+  // unpack_columns reads packed primary keys from crsql_changes. With `panic = "abort"`, its
+  // panics end the whole process: `get_u8` on an empty key, `get_int` of more than 8 bytes.
+  // Make those (and a key of no columns, which later code indexes into) errors instead.
+  const packRs = path.join(rs, "core", "src", "pack_columns.rs");
+  replaceInFile(
+    packRs,
+    "let mut buf = data;\n    let num_columns = buf.get_u8();",
+    "let mut buf = data;\n    if !buf.has_remaining() {\n        return Err(ResultCode::ABORT);\n    }\n    let num_columns = buf.get_u8();\n    if num_columns == 0 {\n        return Err(ResultCode::ABORT);\n    }",
+  );
+  for (const kind of ["Blob", "Integer", "Text"]) {
+    replaceInFile(
+      packRs,
+      `Some(ColumnType::${kind}) => {\n                if buf.remaining() < intlen {`,
+      `Some(ColumnType::${kind}) => {\n                if intlen > 8 || buf.remaining() < intlen {`,
+    );
+  }
 
   // The one-argument forms pass the Rust literal "main" to C as if it were NUL-terminated.
   replaceInFile(
