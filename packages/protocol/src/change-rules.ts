@@ -16,7 +16,7 @@ const MAX_KEY_LENGTH = 256;
 
 /**
  * Why cr-sqlite must not parse this change, or null when it may: a packed primary key that is
- * not the table's key, or a counter near the edge. Checked when a frame is decoded, before
+ * not the table's key. Checked when a frame is decoded, before
  * anything reaches the extension, which aborts the whole process on some malformed input (an
  * empty packed key, say).
  */
@@ -30,6 +30,20 @@ export function changeShapeProblem(c: Change): string | null {
     !key.every((v) => typeof v === "string" && v.length > 0 && v.length <= MAX_KEY_LENGTH)
   )
     return `the primary key of a ${c.table} change must be ${schema.primaryKey.length} non-empty text value(s) (${schema.primaryKey.join(", ")})`;
+  return null;
+}
+
+/**
+ * Why a change must not be stored, or null when it may: its shape (above), a counter beyond
+ * `MAX_COUNTER`, a create/delete marker that disagrees with itself, a value for a deleted row,
+ * or a value of another type than its column's. A replica applies only changes another replica could have produced.
+ */
+export function changeProblem(c: Change): string | null {
+  const shape = changeShapeProblem(c);
+  if (shape) return shape;
+  const schema = (TABLES as Record<string, TableSchema>)[c.table]!;
+  // Only here, on what a replica is about to apply, not in the codec: a server whose clock
+  // followed a change to the limit still sends its next versions, above it, to its clients.
   for (const [name, n] of [
     ["col_version", c.colVersion],
     ["db_version", c.dbVersion],
@@ -37,18 +51,6 @@ export function changeShapeProblem(c: Change): string | null {
     ["seq", c.seq],
   ] as const)
     if (n > MAX_COUNTER) return `${name} ${n} is beyond the limit of ${MAX_COUNTER}`;
-  return null;
-}
-
-/**
- * Why a change must not be stored, or null when it may: its shape (above), a create/delete
- * marker that disagrees with itself, a value for a deleted row, or a value of another type
- * than its column's. A replica applies only changes another replica could have produced.
- */
-export function changeProblem(c: Change): string | null {
-  const shape = changeShapeProblem(c);
-  if (shape) return shape;
-  const schema = (TABLES as Record<string, TableSchema>)[c.table]!;
   if (c.cl < 1) return "cl (causal length) must be at least 1";
   if (c.cid === ROW_SENTINEL_CID) {
     if (c.val !== null) return "a row's create/delete marker carries no value";
