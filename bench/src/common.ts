@@ -31,6 +31,7 @@ export function startNoteSync(
 export async function signup(baseUrl: string, username: string): Promise<string> {
   const res = await fetch(`${baseUrl}/api/signup`, {
     method: "POST",
+    headers: { "content-type": "application/json" },
     body: JSON.stringify({ username, password: "benchmark-password" }),
   });
   if (!res.ok) throw new Error(`signup: ${res.status} ${await res.text()}`);

@@ -62,6 +62,7 @@ test("two tabs writing at once lose nothing, and the browser database stays inta
   await expect(first.getByRole("status")).toContainText("all changes synced", { timeout: 60_000 });
   const res = await fetch(`${server.url}/api/login`, {
     method: "POST",
+    headers: { "content-type": "application/json" },
     body: JSON.stringify({ username: user, password: "correct horse battery" }),
   });
   const { userId } = (await res.json()) as { userId: string };

@@ -69,6 +69,7 @@ beforeEach(async () => {
   });
   const res = await fetch(`${server.url}/api/signup`, {
     method: "POST",
+    headers: { "content-type": "application/json" },
     body: JSON.stringify({ username: "alice", password: "correct horse" }),
   });
   token = ((await res.json()) as { token: string }).token;

@@ -1,14 +1,8 @@
 import Database from "better-sqlite3";
 import crypto from "node:crypto";
-import { promisify } from "node:util";
-
-const scrypt = promisify(crypto.scrypt) as (
-  pw: string,
-  salt: Buffer,
-  len: number,
-  opts: crypto.ScryptOptions,
-) => Promise<Buffer>;
-const SCRYPT = { N: 16384, r: 8, p: 1, keylen: 32 };
+import { LoginThrottle, type LoginThrottleOptions } from "./login-throttle.js";
+import { PasswordHasher } from "./passwords.js";
+import type { Session, SessionRegistry } from "./tokens.js";
 
 /** Why an account request was refused; the HTTP layer maps each to a status. */
 export const AccountError = {
@@ -16,6 +10,8 @@ export const AccountError = {
   UsernameTaken: "username_taken",
   BadCredentials: "bad_credentials",
   TooManyAttempts: "too_many_attempts",
+  Unauthorized: "unauthorized",
+  UnsupportedMediaType: "unsupported_media_type",
 } as const;
 export type AccountErrorCode = (typeof AccountError)[keyof typeof AccountError];
 
@@ -31,59 +27,28 @@ export class AccountFailure extends Error {
 
 const USERNAME = /^[a-zA-Z0-9_.-]{3,64}$/;
 
-async function hashPassword(password: string): Promise<string> {
-  const salt = crypto.randomBytes(16);
-  const hash = await scrypt(password, salt, SCRYPT.keylen, {
-    N: SCRYPT.N,
-    r: SCRYPT.r,
-    p: SCRYPT.p,
-  });
-  return `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$${salt.toString("base64")}$${hash.toString("base64")}`;
+function validPassword(value: unknown, name: string): string {
+  if (typeof value !== "string" || value.length < 8 || value.length > 1024)
+    throw new AccountFailure(AccountError.InvalidInput, `${name} must be 8-1024 characters`);
+  return value;
 }
 
-async function verifyPassword(password: string, stored: string): Promise<boolean> {
-  const [kind, n, r, p, salt, hash] = stored.split("$");
-  if (kind !== "scrypt" || !salt || !hash) return false;
-  const expected = Buffer.from(hash, "base64");
-  const actual = await scrypt(password, Buffer.from(salt, "base64"), expected.length, {
-    N: Number(n),
-    r: Number(r),
-    p: Number(p),
-  });
-  return crypto.timingSafeEqual(actual, expected);
+export interface AccountStoreOptions {
+  /** scrypt computations at once; the rest queue. */
+  readonly hashConcurrency?: number;
+  readonly loginThrottle?: Partial<LoginThrottleOptions>;
 }
 
-/** Counts failed logins per key in a sliding window. */
-class FailedLoginLimiter {
-  private readonly failures = new Map<string, number[]>();
-  constructor(
-    private readonly max: number,
-    private readonly windowMs: number,
-  ) {}
-
-  /** Seconds until another attempt is allowed, or 0. */
-  blockedFor(key: string, now = Date.now()): number {
-    const recent = (this.failures.get(key) ?? []).filter((t) => t > now - this.windowMs);
-    if (recent.length === 0) this.failures.delete(key);
-    else this.failures.set(key, recent);
-    return recent.length >= this.max ? Math.ceil((recent[0]! + this.windowMs - now) / 1000) : 0;
-  }
-
-  fail(key: string, now = Date.now()): void {
-    this.failures.set(key, [...(this.failures.get(key) ?? []), now]);
-  }
-
-  clear(key: string): void {
-    this.failures.delete(key);
-  }
-}
-
-/** Users and their password hashes, in `accounts.db` beside the user databases. */
-export class AccountStore {
+/**
+ * Users, their password hashes and which of their sessions were ended, in `accounts.db` beside
+ * the user databases.
+ */
+export class AccountStore implements SessionRegistry {
   private readonly db: Database.Database;
-  private readonly limiter: FailedLoginLimiter;
+  private readonly throttle: LoginThrottle;
+  private readonly passwords: PasswordHasher;
 
-  constructor(file: string, limits = { maxFailures: 5, windowMs: 15 * 60_000 }) {
+  constructor(file: string, options: AccountStoreOptions = {}) {
     this.db = new Database(file);
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("busy_timeout = 5000"); // several server processes may share it
@@ -93,7 +58,26 @@ export class AccountStore {
       password_hash TEXT NOT NULL,
       created_at INTEGER NOT NULL
     )`);
-    this.limiter = new FailedLoginLimiter(limits.maxFailures, limits.windowMs);
+    this.db.exec(`CREATE TABLE IF NOT EXISTS signed_out_sessions (
+      id TEXT PRIMARY KEY NOT NULL,
+      user_id TEXT NOT NULL,
+      expires_at INTEGER NOT NULL
+    )`);
+    this.addSessionGeneration();
+    this.throttle = new LoginThrottle(options.loginThrottle);
+    this.passwords = new PasswordHasher(options.hashConcurrency);
+  }
+
+  /** `users.session_generation`, added to databases from before sessions could be ended. */
+  private addSessionGeneration(): void {
+    // Immediate: another server process may be adding it at the same moment.
+    this.db
+      .transaction(() => {
+        const columns = this.db.pragma("table_info(users)") as { name: string }[];
+        if (columns.some((c) => c.name === "session_generation")) return;
+        this.db.exec("ALTER TABLE users ADD COLUMN session_generation INTEGER NOT NULL DEFAULT 0");
+      })
+      .immediate();
   }
 
   static validate(body: unknown): { username: string; password: string } {
@@ -104,15 +88,19 @@ export class AccountStore {
         "username must be 3-64 letters, digits, '.', '_' or '-'",
       );
     }
-    if (typeof password !== "string" || password.length < 8 || password.length > 1024) {
-      throw new AccountFailure(AccountError.InvalidInput, "password must be 8-1024 characters");
-    }
-    return { username, password };
+    return { username, password: validPassword(password, "password") };
+  }
+
+  static validatePasswordChange(body: unknown): { oldPassword: string; newPassword: string } {
+    const { oldPassword, newPassword } = (body ?? {}) as Record<string, unknown>;
+    if (typeof oldPassword !== "string")
+      throw new AccountFailure(AccountError.InvalidInput, "oldPassword is required");
+    return { oldPassword, newPassword: validPassword(newPassword, "newPassword") };
   }
 
   async signup(username: string, password: string): Promise<string> {
     const id = crypto.randomBytes(16).toString("hex");
-    const hash = await hashPassword(password);
+    const hash = await this.passwords.hash(password);
     try {
       this.db
         .prepare("INSERT INTO users (id, username, password_hash, created_at) VALUES (?, ?, ?, ?)")
@@ -126,31 +114,97 @@ export class AccountStore {
     return id;
   }
 
-  /** The user id for valid credentials. `clientKey` (the caller's address) scopes the rate limit. */
-  async login(username: string, password: string, clientKey: string): Promise<string> {
-    const key = `${username.toLowerCase()}|${clientKey}`;
-    const wait = this.limiter.blockedFor(key);
-    if (wait > 0)
-      throw new AccountFailure(
-        AccountError.TooManyAttempts,
-        `too many failed sign-ins; try again in ${wait} s`,
-        wait,
-      );
+  /** The user id for valid credentials. `address` (the caller's) is one of the throttle's keys. */
+  async login(username: string, password: string, address: string): Promise<string> {
     const row = this.db
       .prepare("SELECT id, password_hash FROM users WHERE username = ?")
       .get(username) as { id: string; password_hash: string } | undefined;
-    // Hash even for unknown users so timing does not reveal which usernames exist.
-    const ok = await verifyPassword(
+    await this.checkPassword(
+      username,
       password,
-      row?.password_hash ??
-        "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+      row?.password_hash,
+      address,
+      "wrong username or password",
     );
-    if (!row || !ok) {
-      this.limiter.fail(key);
-      throw new AccountFailure(AccountError.BadCredentials, "wrong username or password");
+    return row!.id;
+  }
+
+  /** Needs the old password; ends every session of the user (the caller signs the new token). */
+  async changePassword(
+    userId: string,
+    oldPassword: string,
+    newPassword: string,
+    address: string,
+  ): Promise<void> {
+    const row = this.db
+      .prepare("SELECT username, password_hash FROM users WHERE id = ?")
+      .get(userId) as { username: string; password_hash: string } | undefined;
+    if (!row) throw new AccountFailure(AccountError.Unauthorized, "the account does not exist");
+    await this.checkPassword(
+      row.username,
+      oldPassword,
+      row.password_hash,
+      address,
+      "wrong password",
+    );
+    const hash = await this.passwords.hash(newPassword);
+    this.db
+      .prepare(
+        "UPDATE users SET password_hash = ?, session_generation = session_generation + 1 WHERE id = ?",
+      )
+      .run(hash, userId);
+  }
+
+  /** Ends one session; a token without a session id can only be ended with all the others. */
+  signOut(session: Session): void {
+    if (session.sessionId === null) return this.signOutEverywhere(session.userId);
+    const now = Date.now();
+    this.db.prepare("DELETE FROM signed_out_sessions WHERE expires_at < ?").run(now);
+    this.db
+      .prepare(
+        "INSERT OR IGNORE INTO signed_out_sessions (id, user_id, expires_at) VALUES (?, ?, ?)",
+      )
+      .run(session.sessionId, session.userId, Math.max(session.expiresAt, now));
+  }
+
+  signOutEverywhere(userId: string): void {
+    this.db
+      .prepare("UPDATE users SET session_generation = session_generation + 1 WHERE id = ?")
+      .run(userId);
+  }
+
+  sessionGeneration(userId: string): number | null {
+    const row = this.db.prepare("SELECT session_generation FROM users WHERE id = ?").get(userId) as
+      { session_generation: number } | undefined;
+    return row?.session_generation ?? null;
+  }
+
+  isSignedOut(sessionId: string): boolean {
+    return (
+      this.db.prepare("SELECT 1 FROM signed_out_sessions WHERE id = ?").get(sessionId) !== undefined
+    );
+  }
+
+  /** Throttled, queued scrypt; throws unless `password` matches `stored`. */
+  private async checkPassword(
+    username: string,
+    password: string,
+    stored: string | undefined,
+    address: string,
+    wrong: string,
+  ): Promise<void> {
+    const waitMs = this.throttle.begin(username, address);
+    if (waitMs > 0) {
+      const seconds = Math.ceil(waitMs / 1000);
+      throw new AccountFailure(
+        AccountError.TooManyAttempts,
+        `too many failed sign-ins; try again in ${seconds} s`,
+        seconds,
+      );
     }
-    this.limiter.clear(key);
-    return row.id;
+    if (!(await this.passwords.verify(password, stored)))
+      throw new AccountFailure(AccountError.BadCredentials, wrong);
+    this.throttle.succeeded(username, address);
   }
 
   close(): void {

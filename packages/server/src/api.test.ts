@@ -43,7 +43,11 @@ describe("accounts API and server endpoints", () => {
       error: "invalid_input",
       message: expect.stringMatching(/username/),
     });
-    const notJson = await fetch(`${server.url}/api/login`, { method: "POST", body: "{" });
+    const notJson = await fetch(`${server.url}/api/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{",
+    });
     expect(notJson.status).toBe(400);
     const wrong = await post("/api/login", { username: "alice", password: "not the password" });
     expect(wrong.status).toBe(401);
@@ -108,6 +112,28 @@ describe("serving the web app", () => {
       const sibling = `/..%2f${path.basename(root)}-secret%2fkey.txt`;
       expect(await get(sibling)).toBe(404);
       expect(await get("/..%2f..%2f..%2fetc%2fpasswd")).toBe(404);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("serves nothing through a symlink in the web root, even one the root itself is", async () => {
+    const root = tempDir("notesync-web-");
+    const outside = tempDir("notesync-outside-");
+    fs.writeFileSync(path.join(root, "index.html"), "<h1>app</h1>");
+    fs.writeFileSync(path.join(outside, "secret.txt"), "do not serve");
+    fs.symlinkSync(path.join(outside, "secret.txt"), path.join(root, "leak.txt"));
+    fs.symlinkSync(outside, path.join(root, "linked"));
+    const rootLink = path.join(tempDir("notesync-link-"), "current");
+    fs.symlinkSync(root, rootLink);
+    const server = await testServer({ webRoot: rootLink });
+    try {
+      for (const target of ["/leak.txt", "/linked/secret.txt"]) {
+        const res = await fetch(`${server.url}${target}`);
+        expect(res.status).toBe(404);
+        expect(await res.text()).not.toContain("do not serve");
+      }
+      expect(await (await fetch(`${server.url}/index.html`)).text()).toBe("<h1>app</h1>");
     } finally {
       await server.close();
     }

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { AccountError, AccountFailure, AccountStore } from "./accounts.js";
-import type { TokenService } from "./tokens.js";
+import type { Session, TokenService } from "./tokens.js";
 
 const MAX_BODY = 16 * 1024;
 const STATUS: Record<string, number> = {
@@ -9,6 +9,8 @@ const STATUS: Record<string, number> = {
   [AccountError.UsernameTaken]: 409,
   [AccountError.BadCredentials]: 401,
   [AccountError.TooManyAttempts]: 429,
+  [AccountError.Unauthorized]: 401,
+  [AccountError.UnsupportedMediaType]: 415,
 };
 
 export function sendJson(
@@ -25,7 +27,17 @@ export function sendJson(
   res.end(JSON.stringify(body));
 }
 
+/**
+ * The JSON body of an account request. Other content types are refused: a form or `fetch` from
+ * another site may send text/plain without asking first (CORS), but not application/json.
+ */
 async function readJson(req: IncomingMessage): Promise<unknown> {
+  const type = (req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
+  if (type !== "application/json")
+    throw new AccountFailure(
+      AccountError.UnsupportedMediaType,
+      `send the body as JSON with content-type: application/json (got ${type || "none"})`,
+    );
   let size = 0;
   const chunks: Buffer[] = [];
   for await (const chunk of req) {
@@ -41,28 +53,86 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   }
 }
 
-/** `POST /api/signup` and `POST /api/login`: `{ username, password }` -> `{ token, userId }`. */
+/** The session of the request's `Authorization: Bearer <token>`. */
+async function authenticate(req: IncomingMessage, tokens: TokenService): Promise<Session> {
+  const [scheme, token] = (req.headers.authorization ?? "").split(" ");
+  if (scheme?.toLowerCase() !== "bearer" || !token)
+    throw new AccountFailure(AccountError.Unauthorized, "send Authorization: Bearer <token>");
+  try {
+    return await tokens.verifySession(token);
+  } catch (err) {
+    throw new AccountFailure(
+      AccountError.Unauthorized,
+      `invalid session token: ${(err as Error).message}`,
+    );
+  }
+}
+
+interface Reply {
+  readonly status: number;
+  /** Absent: 204 with no body. */
+  readonly body?: unknown;
+  readonly userId: string;
+  readonly done: string;
+}
+type Route = (req: IncomingMessage) => Promise<Reply>;
+
+function routes(accounts: AccountStore, tokens: TokenService): Record<string, Route> {
+  const address = (req: IncomingMessage) => req.socket.remoteAddress ?? "unknown";
+  const signedIn = async (status: number, userId: string, done: string): Promise<Reply> => ({
+    status,
+    body: { token: await tokens.sign(userId), userId },
+    userId,
+    done,
+  });
+  return {
+    "/api/signup": async (req) => {
+      const { username, password } = AccountStore.validate(await readJson(req));
+      return signedIn(201, await accounts.signup(username, password), "account created");
+    },
+    "/api/login": async (req) => {
+      const { username, password } = AccountStore.validate(await readJson(req));
+      return signedIn(200, await accounts.login(username, password, address(req)), "signed in");
+    },
+    "/api/logout": async (req) => {
+      const session = await authenticate(req, tokens);
+      accounts.signOut(session);
+      return { status: 204, userId: session.userId, done: "signed out" };
+    },
+    "/api/logout-everywhere": async (req) => {
+      const { userId } = await authenticate(req, tokens);
+      accounts.signOutEverywhere(userId);
+      return { status: 204, userId, done: "signed out everywhere" };
+    },
+    "/api/password": async (req) => {
+      const { userId } = await authenticate(req, tokens);
+      const change = AccountStore.validatePasswordChange(await readJson(req));
+      await accounts.changePassword(userId, change.oldPassword, change.newPassword, address(req));
+      return signedIn(200, userId, "password changed; other sessions signed out");
+    },
+  };
+}
+
+/**
+ * `POST /api/signup` and `/api/login` (`{ username, password }` -> `{ token, userId }`),
+ * `/api/logout` and `/api/logout-everywhere` (bearer token -> 204), and `/api/password`
+ * (bearer token and `{ oldPassword, newPassword }` -> a new `{ token, userId }`).
+ */
 export function createAccountsApi(accounts: AccountStore, tokens: TokenService, log: Logger) {
+  const table = routes(accounts, tokens);
   return async (req: IncomingMessage, res: ServerResponse, pathname: string): Promise<boolean> => {
-    if (pathname !== "/api/signup" && pathname !== "/api/login") return false;
+    const route = Object.hasOwn(table, pathname) ? table[pathname] : undefined;
+    if (!route) return false;
     if (req.method !== "POST") {
       sendJson(res, 405, { error: "method_not_allowed", message: "use POST" }, { allow: "POST" });
       return true;
     }
     try {
-      const { username, password } = AccountStore.validate(await readJson(req));
-      const userId =
-        pathname === "/api/signup"
-          ? await accounts.signup(username, password)
-          : await accounts.login(username, password, req.socket.remoteAddress ?? "unknown");
-      log.info(
-        { userId, action: pathname.slice(5) },
-        pathname === "/api/signup" ? "account created" : "signed in",
-      );
-      sendJson(res, pathname === "/api/signup" ? 201 : 200, {
-        token: await tokens.sign(userId),
-        userId,
-      });
+      const reply = await route(req);
+      log.info({ userId: reply.userId, action: pathname.slice(5) }, reply.done);
+      if (reply.body === undefined)
+        res.writeHead(reply.status, { "cache-control": "no-store" }).end();
+      else sendJson(res, reply.status, reply.body);
     } catch (err) {
       if (!(err instanceof AccountFailure)) throw err;
       log.info({ code: err.code, action: pathname.slice(5) }, "account request refused");

@@ -3,6 +3,7 @@ import cluster from "node:cluster";
 import os from "node:os";
 import { parseArgs } from "node:util";
 import { runPrimary, runWorker } from "./cluster.js";
+import { createMetricsAccess } from "./metrics-access.js";
 import { resourceLimitsFromEnv } from "./resource-limits.js";
 import { startServer, type ServerOptions } from "./server.js";
 
@@ -15,6 +16,12 @@ Options (each also read from the environment variable shown):
   --log-level <level>  trace|debug|info|warn|error   NOTESYNC_LOG_LEVEL (info)
   --web-root <dir>     built web app to serve        NOTESYNC_WEB_ROOT  (packages/web/dist)
   --workers <n|auto>   server processes (one a core) NOTESYNC_WORKERS   (1; auto = every core)
+  --metrics-allow <a,b>   addresses or CIDR blocks that may read /metrics
+                          NOTESYNC_METRICS_ALLOW (127.0.0.0/8,::1; empty: token only)
+  --metrics-token <t>     bearer token that reads /metrics from anywhere
+                          NOTESYNC_METRICS_TOKEN (none; prefer the variable: flags show in ps)
+  --hash-concurrency <n>  password hashes computed at once, the rest queue
+                          NOTESYNC_HASH_CONCURRENCY (2)
   NOTESYNC_SECRET      token signing secret (generated into the data directory when unset)
   NOTESYNC_CRSQLITE_PATH  a cr-sqlite library to load instead of the one npm install built
   NOTESYNC_HELLO_TIMEOUT_MS       close connections that do not authenticate in time (10000)
@@ -31,6 +38,9 @@ const { values } = parseArgs({
     "log-level": { type: "string" },
     "web-root": { type: "string" },
     workers: { type: "string" },
+    "metrics-allow": { type: "string" },
+    "metrics-token": { type: "string" },
+    "hash-concurrency": { type: "string" },
     help: { type: "boolean", short: "h" },
   },
 });
@@ -52,6 +62,23 @@ if (!Number.isInteger(workers) || workers < 1) {
   process.exit(2);
 }
 
+const hashConcurrencyOption = values["hash-concurrency"] ?? env.NOTESYNC_HASH_CONCURRENCY ?? "2";
+const hashConcurrency = Number(hashConcurrencyOption);
+if (!Number.isInteger(hashConcurrency) || hashConcurrency < 1) {
+  process.stderr.write(`invalid --hash-concurrency ${hashConcurrencyOption}\n${HELP}`);
+  process.exit(2);
+}
+const metricsAllow = (values["metrics-allow"] ?? env.NOTESYNC_METRICS_ALLOW)
+  ?.split(",")
+  .map((entry) => entry.trim())
+  .filter((entry) => entry !== "");
+try {
+  createMetricsAccess({ allow: metricsAllow }); // throws for an entry that is not an address
+} catch (err) {
+  process.stderr.write(`${(err as Error).message}\n${HELP}`);
+  process.exit(2);
+}
+
 function resourceLimits() {
   try {
     return resourceLimitsFromEnv(env);
@@ -69,6 +96,9 @@ const options: ServerOptions = {
   webRoot: values["web-root"] ?? env.NOTESYNC_WEB_ROOT,
   secret: env.NOTESYNC_SECRET,
   resources: resourceLimits(),
+  metricsAllow,
+  metricsToken: values["metrics-token"] ?? env.NOTESYNC_METRICS_TOKEN,
+  hashConcurrency,
 };
 const announce = (url: string) => process.stdout.write(`\n  NoteSync is running at ${url}\n\n`);
 

@@ -26,7 +26,7 @@ export async function runPrimary(
 ): Promise<void> {
   const log = pino({ level: options.logLevel ?? "info" });
   // Every worker must sign and verify tokens with the same secret.
-  const secret = TokenService.loadSecret(path.resolve(options.dataDir), options.secret);
+  const secret = TokenService.loadSecret(path.resolve(options.dataDir), options.secret, log);
   const aggregator = new AggregatorRegistry();
   let stopping = false;
   let announced = false;

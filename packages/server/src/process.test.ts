@@ -45,6 +45,7 @@ afterEach(() => children.splice(0).forEach((p) => p.kill("SIGKILL")));
 async function signup(server: RunningServer): Promise<{ token: string; userId: string }> {
   const res = await fetch(`${server.url}/api/signup`, {
     method: "POST",
+    headers: { "content-type": "application/json" },
     body: JSON.stringify({ username: "alice", password: "correct horse" }),
   });
   return (await res.json()) as { token: string; userId: string };

@@ -10,6 +10,8 @@ import { WebSocketServer, type WebSocket } from "ws";
 import { AccountStore } from "./accounts.js";
 import { createAccountsApi, sendJson } from "./api.js";
 import { DbCache } from "./db-cache.js";
+import type { LoginThrottleOptions } from "./login-throttle.js";
+import { createMetricsAccess } from "./metrics-access.js";
 import { createMetrics } from "./metrics.js";
 import { createStaticHandler } from "./static-files.js";
 import { DEFAULT_RESOURCE_LIMITS, type ResourceLimits } from "./resource-limits.js";
@@ -44,6 +46,14 @@ export interface ServerOptions {
   readonly onCommit?: (userId: string) => void;
   /** Produces the /metrics text (a cluster worker asks its primary for every worker's); default: this server's. */
   readonly metricsText?: () => Promise<string>;
+  /** Addresses and CIDR blocks that may read /metrics; default loopback only. */
+  readonly metricsAllow?: readonly string[];
+  /** With `Authorization: Bearer <metricsToken>` /metrics answers from any address. */
+  readonly metricsToken?: string;
+  /** Password hashes (scrypt) computed at once; the rest queue. Default 2. */
+  readonly hashConcurrency?: number;
+  /** Backoff after failed sign-ins, by address, username and overall (defaults in login-throttle.ts). */
+  readonly loginThrottle?: Partial<LoginThrottleOptions>;
 }
 
 export interface RunningServer {
@@ -71,11 +81,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const dataDir = path.resolve(options.dataDir);
   fs.mkdirSync(dataDir, { recursive: true });
   const metrics = createMetrics();
-  const tokens = new TokenService(
-    TokenService.loadSecret(dataDir, options.secret),
-    options.tokenTtlSeconds ?? 30 * 24 * 3600,
-  );
-  const accounts = new AccountStore(path.join(dataDir, "accounts.db"));
+  const secret = TokenService.loadSecret(dataDir, options.secret, log);
+  const accounts = new AccountStore(path.join(dataDir, "accounts.db"), {
+    hashConcurrency: options.hashConcurrency,
+    loginThrottle: options.loginThrottle,
+  });
+  const tokens = new TokenService(secret, options.tokenTtlSeconds ?? 30 * 24 * 3600, accounts);
+  const metricsAllowed = createMetricsAccess({
+    allow: options.metricsAllow,
+    token: options.metricsToken,
+  });
   const targetFrameBytes = Math.min(
     options.targetFrameBytes ?? DEFAULT_TARGET_FRAME_BYTES,
     limits.maxFrameBytes,
@@ -114,6 +129,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       if (pathname === "/healthz")
         return sendJson(res, 200, { ok: true, connections: sessions.size });
       if (pathname === "/metrics") {
+        if (!metricsAllowed(req))
+          return sendJson(res, 403, {
+            error: "forbidden",
+            message:
+              "/metrics answers only the addresses in NOTESYNC_METRICS_ALLOW (default: loopback) " +
+              "or requests with Authorization: Bearer <NOTESYNC_METRICS_TOKEN>",
+          });
         metrics.openDatabases.set(dbs.openCount);
         metrics.unsentBytes.set([...sessions].reduce((sum, s) => sum + s.unsent, 0));
         const text = await (options.metricsText?.() ?? metrics.registry.metrics());

@@ -17,11 +17,27 @@ const TYPES: Record<string, string> = {
 };
 
 /**
+ * What is at `file`, a path inside the web root's real path: a symlink anywhere on the way makes
+ * the real path differ, and counts as "symlink", so no link can expose files outside the root.
+ */
+function lookup(file: string): "file" | "directory" | "missing" | "symlink" {
+  let real: string;
+  try {
+    real = fs.realpathSync(file);
+  } catch {
+    return "missing";
+  }
+  if (real !== file) return "symlink";
+  return fs.statSync(real).isDirectory() ? "directory" : "file";
+}
+
+/**
  * Serves the built web app from `root`. Unknown paths without an extension get index.html
  * (client-side routes); hashed assets are cached for a year, everything else revalidates.
+ * Nothing is served through a symlink below the root (the root itself may be one).
  */
 export function createStaticHandler(root: string) {
-  const absoluteRoot = path.resolve(root);
+  const absoluteRoot = fs.realpathSync(path.resolve(root));
   return (req: IncomingMessage, res: ServerResponse): boolean => {
     if (req.method !== "GET" && req.method !== "HEAD") return false;
     const url = new URL(req.url ?? "/", "http://x");
@@ -33,10 +49,12 @@ export function createStaticHandler(root: string) {
     }
     let file = path.resolve(absoluteRoot, `.${rel}`);
     if (file !== absoluteRoot && !file.startsWith(absoluteRoot + path.sep)) return false;
-    if (!fs.existsSync(file) || fs.statSync(file).isDirectory()) {
+    const found = lookup(file);
+    if (found === "symlink") return false;
+    if (found !== "file") {
       if (path.extname(rel) !== "") return false;
       file = path.join(absoluteRoot, "index.html");
-      if (!fs.existsSync(file)) return false;
+      if (lookup(file) !== "file") return false;
     }
     const immutable = rel.startsWith("/assets/");
     res.writeHead(200, {

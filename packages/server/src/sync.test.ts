@@ -307,6 +307,7 @@ describe("bad input", () => {
     const shortLived = await testServer({ dataDir: server.dataDir, tokenTtlSeconds: 1 });
     const login = await fetch(`${shortLived.url}/api/login`, {
       method: "POST",
+      headers: { "content-type": "application/json" },
       body: JSON.stringify({ username: "alice", password: "correct horse" }),
     });
     const { token } = (await login.json()) as { token: string };

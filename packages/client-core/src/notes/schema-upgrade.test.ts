@@ -44,6 +44,7 @@ const close = (db: BetterSqlite3.Database) => {
 it("keeps a device's offline schema-2 edits when it and the server upgrade, with no text doubled", async () => {
   const res = await fetch(`${server.url}/api/signup`, {
     method: "POST",
+    headers: { "content-type": "application/json" },
     body: JSON.stringify({ username: "upgrader", password: "correct horse" }),
   });
   const { token, userId } = (await res.json()) as { token: string; userId: string };

@@ -36,6 +36,7 @@ export async function start(port = 0): Promise<RunningServer> {
 export async function signup(username = "alice"): Promise<string> {
   const res = await fetch(`${server.url}/api/signup`, {
     method: "POST",
+    headers: { "content-type": "application/json" },
     body: JSON.stringify({ username, password: "correct horse" }),
   });
   return ((await res.json()) as { token: string }).token;
