@@ -4,12 +4,17 @@ import { ROW_SENTINEL_CID, TABLES, type TableSchema } from "./schema.js";
 import { sqlTypeOf } from "./values.js";
 
 /**
- * The largest counter (`col_version`, `db_version`, `cl`, `seq`) a change may carry. cr-sqlite
- * counts on from what it receives, and a peer refuses numbers beyond 2^53: a change near that
- * edge would leave every later change of the account undeliverable. No honest replica gets
- * near 2^40 (a trillion transactions).
+ * The largest counter (`col_version`, `db_version`, `cl`, `seq`) a replica accepts from a peer.
+ * cr-sqlite's clocks follow what they receive (a merged `db_version` moves the receiver's
+ * clock there; the next edit of a cell counts on from the merged `col_version`), and every side
+ * refuses numbers beyond 2^53 - 1 (the wire's limit). A change at that edge would leave every
+ * later change of the account undeliverable; accepting nothing beyond 2^53 - 1 - 2^32 leaves
+ * four billion increments before the edge, whatever a peer sent.
  */
-export const MAX_COUNTER = 2 ** 40;
+export const MAX_COUNTER = Number.MAX_SAFE_INTEGER - 2 ** 32;
+
+/** How far ahead of the receiver's clock a change's `db_version` may be (four billion transactions). */
+export const CLOCK_STEP = 2 ** 32;
 
 /** Longest primary-key value accepted (note and row ids are far shorter). */
 const MAX_KEY_LENGTH = 256;
@@ -35,15 +40,16 @@ export function changeShapeProblem(c: Change): string | null {
 
 /**
  * Why a change must not be stored, or null when it may: its shape (above), a counter beyond
- * `MAX_COUNTER`, a create/delete marker that disagrees with itself, a value for a deleted row,
+ * `MAX_COUNTER` or ahead of the clocks (`receiverVersion` is the receiving database's
+ * `db_version`), a create/delete marker that disagrees with itself, a value for a deleted row,
  * or a value of another type than its column's. A replica applies only changes another replica could have produced.
  */
-export function changeProblem(c: Change): string | null {
+export function changeProblem(c: Change, receiverVersion = 0): string | null {
   const shape = changeShapeProblem(c);
   if (shape) return shape;
   const schema = (TABLES as Record<string, TableSchema>)[c.table]!;
   // Only here, on what a replica is about to apply, not in the codec: a server whose clock
-  // followed a change to the limit still sends its next versions, above it, to its clients.
+  // followed a change still sends its next versions to its clients.
   for (const [name, n] of [
     ["col_version", c.colVersion],
     ["db_version", c.dbVersion],
@@ -51,6 +57,13 @@ export function changeProblem(c: Change): string | null {
     ["seq", c.seq],
   ] as const)
     if (n > MAX_COUNTER) return `${name} ${n} is beyond the limit of ${MAX_COUNTER}`;
+  // An honest sender's clock is the receiver's (it followed it) plus its own transactions
+  // since, and no cell or row counts faster than the clock of the database that changed it.
+  // So one frame can move the receiver's clocks only a bounded step, never to the edge.
+  if (c.dbVersion > receiverVersion + CLOCK_STEP)
+    return `db_version ${c.dbVersion} is more than ${CLOCK_STEP} ahead of this database's ${receiverVersion}`;
+  if (c.colVersion > c.dbVersion || c.cl > c.dbVersion)
+    return `col_version ${c.colVersion} and cl ${c.cl} cannot be ahead of their db_version ${c.dbVersion}`;
   if (c.cl < 1) return "cl (causal length) must be at least 1";
   if (c.cid === ROW_SENTINEL_CID) {
     if (c.val !== null) return "a row's create/delete marker carries no value";

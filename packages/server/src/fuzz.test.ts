@@ -141,7 +141,7 @@ describe(`fuzzing what an account can send (seed ${SEED})`, () => {
         continue;
       }
       const changes = decoded.frame.changes;
-      if (changes.some((c) => changeProblem(c) !== null)) {
+      if (changes.some((c) => changeProblem(c, db.dbVersion()) !== null)) {
         refused++;
         continue;
       }

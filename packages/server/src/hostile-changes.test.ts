@@ -2,7 +2,13 @@ import { ErrorCode, MAX_COUNTER, type Change } from "@notesync/protocol";
 import Database from "better-sqlite3";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { RawClient, account, testServer } from "./testing/harness.test-helpers.js";
+import {
+  RawClient,
+  account,
+  clientDb,
+  tempDir,
+  testServer,
+} from "./testing/harness.test-helpers.js";
 
 // Frames an attacker with an account can send. Each must cost that connection an error frame,
 // store nothing, and leave the server serving everyone (issue 13, findings 1, 2 and 4).
@@ -116,7 +122,7 @@ describe("hostile changes", () => {
     for (const field of ["colVersion", "dbVersion", "cl", "seq"] as const)
       await refused(
         send([change({ [field]: field === "cl" ? 2 ** 53 - 1 : MAX_COUNTER + 1 })]),
-        /beyond the limit/,
+        /beyond the limit|ahead of/,
       );
   });
 
@@ -128,10 +134,46 @@ describe("hostile changes", () => {
 
   it("refuses create/delete markers that disagree with themselves, and values for deleted rows", async () => {
     await refused(
-      send([change({ cid: "-1", val: null, colVersion: 1, cl: 2 })]),
+      send([change({ cid: "-1", val: null, colVersion: 1, cl: 2, dbVersion: 5 })]),
       /col_version must equal its cl/,
     );
     await refused(send([change({ cid: "-1", val: "x", colVersion: 1, cl: 1 })]), /no value/);
-    await refused(send([change({ cl: 2 })]), /deleted row/);
+    await refused(send([change({ cl: 2, dbVersion: 5 })]), /deleted row/);
+  });
+
+  it("lets a change move the clocks only a bounded step, after which honest devices keep syncing", async () => {
+    const c = await RawClient.sync(server, mallory.token, SITE);
+    await c.next("changes");
+    // Far ahead, but within one step of the server's clock: accepted.
+    const far = 2 ** 32;
+    c.send({
+      type: "changes",
+      cursor: 1,
+      partial: false,
+      changes: [change({ cid: "pinned", val: 1n, colVersion: far, dbVersion: far })],
+    });
+    await c.next("ack");
+    // Two steps ahead: refused.
+    c.send({
+      type: "changes",
+      cursor: 2,
+      partial: false,
+      changes: [change({ cid: "pinned", val: 2n, colVersion: 3 * far, dbVersion: 3 * far })],
+    });
+    expect((await c.next("error")).message).toMatch(/more than 4294967296 ahead/);
+    // A real device merges the server's state, edits the same cell, and is accepted.
+    const phone = clientDb(tempDir(), "phone");
+    const d = await RawClient.sync(server, mallory.token, phone.siteId);
+    const caughtUp = await d.next("changes");
+    phone.applyFromClient(new Uint8Array(16), caughtUp.changes, caughtUp.cursor);
+    phone.exec("UPDATE notes SET pinned = 5 WHERE id = 'n1'");
+    const mine = phone
+      .readChanges(0, new Uint8Array(16), 100)
+      .changes.filter((x) => Buffer.from(x.siteId).equals(phone.siteId));
+    expect(mine[0]!.colVersion).toBe(far + 1);
+    d.send({ type: "changes", cursor: phone.dbVersion(), partial: false, changes: mine });
+    await d.next("ack");
+    d.close();
+    phone.close();
   });
 });

@@ -209,8 +209,9 @@ export class SyncSession implements HubMember {
     const whole = this.inbound.push(frame);
     if (!whole) return;
     const hub = this.hub!;
+    const receiverVersion = whole.changes.length > 0 ? hub.db.dbVersion() : 0;
     whole.changes.forEach((change, i) => {
-      const problem = changeProblem(change);
+      const problem = changeProblem(change, receiverVersion);
       if (problem)
         throw new ProtocolError(
           ErrorCode.MalformedFrame,
