@@ -1,6 +1,10 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { AccountError, AccountFailure, AccountStore } from "./accounts.js";
+import { SignupLimit } from "./signup-limit.js";
+
+/** New accounts one address may create in an hour. */
+export const DEFAULT_SIGNUPS_PER_HOUR = 20;
 import type { Session, TokenService } from "./tokens.js";
 
 const MAX_BODY = 16 * 1024;
@@ -77,7 +81,11 @@ interface Reply {
 }
 type Route = (req: IncomingMessage) => Promise<Reply>;
 
-function routes(accounts: AccountStore, tokens: TokenService): Record<string, Route> {
+function routes(
+  accounts: AccountStore,
+  tokens: TokenService,
+  signups: SignupLimit,
+): Record<string, Route> {
   const address = (req: IncomingMessage) => req.socket.remoteAddress ?? "unknown";
   const signedIn = async (status: number, userId: string, done: string): Promise<Reply> => ({
     status,
@@ -88,6 +96,7 @@ function routes(accounts: AccountStore, tokens: TokenService): Record<string, Ro
   return {
     "/api/signup": async (req) => {
       const { username, password } = AccountStore.validate(await readJson(req));
+      signups.take(address(req));
       return signedIn(201, await accounts.signup(username, password), "account created");
     },
     "/api/login": async (req) => {
@@ -118,8 +127,16 @@ function routes(accounts: AccountStore, tokens: TokenService): Record<string, Ro
  * `/api/logout` and `/api/logout-everywhere` (bearer token -> 204), and `/api/password`
  * (bearer token and `{ oldPassword, newPassword }` -> a new `{ token, userId }`).
  */
-export function createAccountsApi(accounts: AccountStore, tokens: TokenService, log: Logger) {
-  const table = routes(accounts, tokens);
+export function createAccountsApi(
+  accounts: AccountStore,
+  tokens: TokenService,
+  log: Logger,
+  /** Called after sessions of a user ended (sign out, sign out everywhere, new password). */
+  onSessionsEnded: (userId: string) => void = () => undefined,
+  signupsPerHour = DEFAULT_SIGNUPS_PER_HOUR,
+) {
+  const table = routes(accounts, tokens, new SignupLimit(signupsPerHour));
+  const ending = new Set(["/api/logout", "/api/logout-everywhere", "/api/password"]);
   return async (req: IncomingMessage, res: ServerResponse, pathname: string): Promise<boolean> => {
     const route = Object.hasOwn(table, pathname) ? table[pathname] : undefined;
     if (!route) return false;
@@ -130,6 +147,7 @@ export function createAccountsApi(accounts: AccountStore, tokens: TokenService, 
     try {
       const reply = await route(req);
       log.info({ userId: reply.userId, action: pathname.slice(5) }, reply.done);
+      if (ending.has(pathname)) onSessionsEnded(reply.userId);
       if (reply.body === undefined)
         res.writeHead(reply.status, { "cache-control": "no-store" }).end();
       else sendJson(res, reply.status, reply.body);

@@ -260,6 +260,23 @@ describe("sessions that can be ended", () => {
     expect(await syncs(server, signup.token)).toBe(true);
   });
 
+  it("closes the live connections of a session that ends, and only those", async () => {
+    const server = await start();
+    await account(server, "alice");
+    const a = json(await login(server, "alice", "correct horse")).token as string;
+    const b = json(await login(server, "alice", "correct horse")).token as string;
+    const onA = await RawClient.sync(server, a, new Uint8Array(16).fill(1));
+    const onB = await RawClient.sync(server, b, new Uint8Array(16).fill(2));
+    expect((await postJson(server, "/api/logout", {}, { token: a })).status).toBe(204);
+    const err = await onA.next("error");
+    expect(err).toMatchObject({ code: "unauthorized", message: /this session has ended/ });
+    await onA.closed;
+    expect(onB.closeCode).toBeNull();
+    expect((await postJson(server, "/api/logout-everywhere", {}, { token: b })).status).toBe(204);
+    expect((await onB.next("error")).code).toBe("unauthorized");
+    await onB.closed;
+  });
+
   it("signs out everywhere: every token of the user is refused, new sign-ins work", async () => {
     const server = await start();
     const signup = await account(server, "alice");
@@ -311,6 +328,22 @@ describe("sessions that can be ended", () => {
     expect(await syncs(server, old)).toBe(true);
     expect((await postJson(server, "/api/logout", {}, { token: old })).status).toBe(204);
     expect(await helloRefusal(server, old)).toBe("unauthorized");
+  });
+});
+
+describe("sign-ups", () => {
+  it("are limited per address per hour, with a Retry-After, and not for other addresses", async () => {
+    const server = await start({ signupsPerHour: 2 });
+    const signup = (username: string, from?: string) =>
+      postJson(server, "/api/signup", { username, password: "correct horse" }, { from });
+    expect((await signup("one")).status).toBe(201);
+    expect((await signup("two")).status).toBe(201);
+    const third = await signup("three");
+    expect(third.status).toBe(429);
+    expect(json(third)).toMatchObject({ message: /too many new accounts from this address/ });
+    expect(Number(third.headers["retry-after"])).toBeGreaterThan(3500);
+    expect((await signup("three", "127.0.0.9")).status).toBe(201);
+    expect((await login(server, "one", "correct horse")).status).toBe(200);
   });
 });
 

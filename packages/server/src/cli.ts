@@ -28,6 +28,7 @@ Options (each also read from the environment variable shown):
   NOTESYNC_PRE_AUTH_MESSAGE_KB    largest message before authentication (64)
   NOTESYNC_CONNECTIONS_PER_USER   open connections one account may have (64)
   NOTESYNC_STORAGE_PER_USER_MB    database size at which a user's changes are refused (1024)
+  NOTESYNC_SIGNUPS_PER_HOUR       new accounts one address may create in an hour (20)
 `;
 
 const { values } = parseArgs({
@@ -79,6 +80,16 @@ try {
   process.exit(2);
 }
 
+/** A positive integer from the environment, or undefined (the default applies); exits on a bad value. */
+function positive(name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return undefined;
+  const n = Number(raw);
+  if (Number.isInteger(n) && n > 0) return n;
+  process.stderr.write(`${name} must be a positive integer, got "${raw}"\n${HELP}`);
+  return process.exit(2);
+}
+
 function resourceLimits() {
   try {
     return resourceLimitsFromEnv(env);
@@ -99,6 +110,7 @@ const options: ServerOptions = {
   metricsAllow,
   metricsToken: values["metrics-token"] ?? env.NOTESYNC_METRICS_TOKEN,
   hashConcurrency,
+  signupsPerHour: positive("NOTESYNC_SIGNUPS_PER_HOUR"),
 };
 const announce = (url: string) => process.stdout.write(`\n  NoteSync is running at ${url}\n\n`);
 

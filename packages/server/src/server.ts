@@ -50,6 +50,8 @@ export interface ServerOptions {
   readonly metricsAllow?: readonly string[];
   /** With `Authorization: Bearer <metricsToken>` /metrics answers from any address. */
   readonly metricsToken?: string;
+  /** New accounts one address may create in an hour (default 20). */
+  readonly signupsPerHour?: number;
   /** Password hashes (scrypt) computed at once; the rest queue. Default 2. */
   readonly hashConcurrency?: number;
   /** Backoff after failed sign-ins, by address, username and overall (defaults in login-throttle.ts). */
@@ -105,8 +107,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const webRoot = options.webRoot === undefined ? defaultWebRoot() : options.webRoot;
   const serveStatic = webRoot && fs.existsSync(webRoot) ? createStaticHandler(webRoot) : null;
   if (!serveStatic) log.warn({ webRoot }, "no built web app to serve (run npm run build)");
-  const accountsApi = createAccountsApi(accounts, tokens, log);
   const sessions = new Set<SyncSession>();
+  // A signed-out session must not keep syncing on a socket it opened before.
+  const accountsApi = createAccountsApi(
+    accounts,
+    tokens,
+    log,
+    (userId) => {
+      for (const s of sessions) if (s.userId === userId) void s.recheckToken();
+    },
+    options.signupsPerHour,
+  );
   const sessionDeps = {
     dbs,
     tokens,

@@ -99,6 +99,27 @@ export class SyncSession implements HubMember {
     return this.unsentBytes;
   }
 
+  /** The user this connection syncs, once its hello was verified. */
+  get userId(): string | null {
+    return this.hub?.userId ?? null;
+  }
+
+  /** Verifies the hello's token again (its session may have ended); closes the connection if it fails. */
+  async recheckToken(): Promise<void> {
+    if (this.state !== "open" || !this.hello) return;
+    try {
+      await this.deps.tokens.verify(this.hello.token);
+    } catch (err) {
+      this.refuse(
+        new ProtocolError(
+          ErrorCode.Unauthorized,
+          `this session has ended: ${(err as Error).message}`,
+        ),
+        true,
+      );
+    }
+  }
+
   get siteId(): Uint8Array {
     return this.hello?.siteId ?? new Uint8Array(16);
   }
