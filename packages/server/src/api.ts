@@ -134,6 +134,7 @@ export function createAccountsApi(
   /** Called after sessions of a user ended (sign out, sign out everywhere, new password). */
   onSessionsEnded: (userId: string) => void = () => undefined,
   signupsPerHour = DEFAULT_SIGNUPS_PER_HOUR,
+  onRefused: (code: string) => void = () => undefined,
 ) {
   const table = routes(accounts, tokens, new SignupLimit(signupsPerHour));
   const ending = new Set(["/api/logout", "/api/logout-everywhere", "/api/password"]);
@@ -154,6 +155,7 @@ export function createAccountsApi(
     } catch (err) {
       if (!(err instanceof AccountFailure)) throw err;
       log.info({ code: err.code, action: pathname.slice(5) }, "account request refused");
+      onRefused(err.code);
       const headers: Record<string, string> = err.retryAfterSeconds
         ? { "retry-after": String(err.retryAfterSeconds) }
         : {};

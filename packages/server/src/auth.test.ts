@@ -343,6 +343,9 @@ describe("sign-ups", () => {
     expect(json(third)).toMatchObject({ message: /too many new accounts from this address/ });
     expect(Number(third.headers["retry-after"])).toBeGreaterThan(3500);
     expect((await signup("three", "127.0.0.9")).status).toBe(201);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toMatch(/notesync_account_refusals_total\{code="too_many_attempts"\} 1/);
+    expect(metrics).toMatch(/notesync_limit\{name="signupsPerHour"\} 2/);
     expect((await login(server, "one", "correct horse")).status).toBe(200);
   });
 });

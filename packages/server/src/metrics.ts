@@ -44,6 +44,20 @@ export function createMetrics() {
       labelNames: ["code"],
       registers: [registry],
     }),
+    accountRefusals: new Counter({
+      name: "notesync_account_refusals_total",
+      help: "Account requests refused (too_many_attempts is a sign-in or sign-up limit)",
+      labelNames: ["code"],
+      registers: [registry],
+    }),
+    limit: new Gauge({
+      name: "notesync_limit",
+      help: "The configured bounds (SECURITY.md)",
+      labelNames: ["name"],
+      // Every worker has the same; summing them across a cluster would misreport them.
+      aggregator: "first",
+      registers: [registry],
+    }),
     unsentBytes: new Gauge({
       name: "notesync_unsent_bytes",
       help: "Bytes queued for clients and not yet written to their sockets",

@@ -38,6 +38,8 @@ describe("resource limits", () => {
     expect(await c.closed).toBe(1008);
     const text = await (await fetch(`${server.url}/metrics`)).text();
     expect(text).toMatch(/notesync_rejected_frames_total\{code="limit_reached"\} 1/);
+    expect(text).toMatch(/notesync_limit\{name="helloTimeoutMs"\} 150/);
+    expect(text).toMatch(/notesync_limit\{name="connectionsPerUser"\} 64/);
   });
 
   it("accepts only small messages before the hello, and full-size frames after it", async () => {

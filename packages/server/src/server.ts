@@ -8,7 +8,7 @@ import { pino, type Logger } from "pino";
 import type { Registry } from "prom-client";
 import { WebSocketServer, type WebSocket } from "ws";
 import { AccountStore } from "./accounts.js";
-import { createAccountsApi, sendJson } from "./api.js";
+import { DEFAULT_SIGNUPS_PER_HOUR, createAccountsApi, sendJson } from "./api.js";
 import { DbCache } from "./db-cache.js";
 import type { LoginThrottleOptions } from "./login-throttle.js";
 import { createMetricsAccess } from "./metrics-access.js";
@@ -116,8 +116,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     (userId) => {
       for (const s of sessions) if (s.userId === userId) void s.recheckToken();
     },
-    options.signupsPerHour,
+    options.signupsPerHour ?? DEFAULT_SIGNUPS_PER_HOUR,
+    (code) => metrics.accountRefusals.inc({ code }),
   );
+  for (const [name, value] of Object.entries({
+    ...resources,
+    signupsPerHour: options.signupsPerHour ?? DEFAULT_SIGNUPS_PER_HOUR,
+    maxFrameBytes: limits.maxFrameBytes,
+  }))
+    metrics.limit.set({ name }, value);
   const sessionDeps = {
     dbs,
     tokens,
