@@ -70,6 +70,37 @@ interface TypingResult {
 /** Where the writer types: one spot in the middle, as a person editing a paragraph does. */
 const SPOT = 15_000;
 
+/**
+ * Types `edits` characters at one spot of `mine`, one at a time; over the first `latencyEdits`
+ * waits for each to reach `theirs` (the latency samples) and counts the bytes each way.
+ */
+async function typeInto(
+  mine: Y.Text,
+  theirs: Y.Text,
+  [up, down]: [{ up: number }, { down: number }],
+  options: { edits: number; latencyEdits: number; between: () => Promise<void> },
+): Promise<{ samples: number[]; perEdit: { up: number; down: number } }> {
+  const samples: number[] = [];
+  const start = { up: up.up, down: down.down };
+  let perEdit = { up: 0, down: 0 };
+  let expected = theirs.length;
+  for (let i = 0; i < options.edits; i++) {
+    const t0 = performance.now();
+    mine.insert(SPOT + i, "abcdefghijklmnopqrstuvwxyz"[i % 26]!);
+    expected++;
+    if (i < options.latencyEdits) {
+      await waitUntil(() => theirs.length === expected, 30_000, 0);
+      samples.push(performance.now() - t0);
+    } else await options.between();
+    if (i === options.latencyEdits - 1)
+      perEdit = {
+        up: (up.up - start.up) / options.latencyEdits,
+        down: (down.down - start.down) / options.latencyEdits,
+      };
+  }
+  return { samples, perEdit };
+}
+
 /** Bytes in use by a SQLite file after a checkpoint (pages not on the free list). */
 function usedBytes(file: string): number {
   const db = new Database(file);
@@ -114,29 +145,16 @@ async function noteSync(edits: number, latencyEdits: number): Promise<TypingResu
     await reader.client.whenSynced();
     const baseBytes = usedBytes(userFile);
 
-    const samples: number[] = [];
-    const start = { up: upProxy.up, down: downProxy.down };
-    let perEdit = { up: 0, down: 0 };
-    let expected = TEXT.length;
-    for (let i = 0; i < edits; i++) {
-      const t0 = performance.now();
-      mine.body.insert(SPOT + i, "abcdefghijklmnopqrstuvwxyz"[i % 26]!);
-      expected++;
-      if (i < latencyEdits) {
-        await waitUntil(() => theirs.body.length === expected, 30_000, 0);
-        samples.push(performance.now() - t0);
-      } else {
-        // Each keystroke is its own event: let the socket be read between them, as in a page.
+    const { samples, perEdit } = await typeInto(mine.body, theirs.body, [upProxy, downProxy], {
+      edits,
+      latencyEdits,
+      // Each keystroke is its own event: let the socket be read between them, as in a page.
+      between: async () => {
         await mine.flush();
         await new Promise((resolve) => setImmediate(resolve));
-      }
-      // Bytes on the wire per edit, over the edits measured one at a time.
-      if (i === latencyEdits - 1)
-        perEdit = {
-          up: (upProxy.up - start.up) / latencyEdits,
-          down: (downProxy.down - start.down) / latencyEdits,
-        };
-    }
+      },
+    });
+    const expected = TEXT.length + edits;
     await writer.client.whenSynced();
     await waitUntil(() => theirs.body.length === expected, 60_000, 5);
     await Promise.all([mine.close(), theirs.close()]);
@@ -178,24 +196,12 @@ async function yWebsocket(edits: number, latencyEdits: number): Promise<TypingRe
     await waitUntil(() => writer.provider.synced && reader.provider.synced, 30_000, 5);
     writer.body.insert(0, TEXT);
     await waitUntil(() => reader.body.length === TEXT.length, 30_000, 1);
-    const samples: number[] = [];
-    const start = { up: upProxy.up, down: downProxy.down };
-    let perEdit = { up: 0, down: 0 };
-    let expected = TEXT.length;
-    for (let i = 0; i < edits; i++) {
-      const t0 = performance.now();
-      writer.body.insert(SPOT + i, "abcdefghijklmnopqrstuvwxyz"[i % 26]!);
-      expected++;
-      if (i < latencyEdits) {
-        await waitUntil(() => reader.body.length === expected, 30_000, 0);
-        samples.push(performance.now() - t0);
-      }
-      if (i === latencyEdits - 1)
-        perEdit = {
-          up: (upProxy.up - start.up) / latencyEdits,
-          down: (downProxy.down - start.down) / latencyEdits,
-        };
-    }
+    const { samples, perEdit } = await typeInto(writer.body, reader.body, [upProxy, downProxy], {
+      edits,
+      latencyEdits,
+      between: async () => undefined,
+    });
+    const expected = TEXT.length + edits;
     await waitUntil(() => reader.body.length === expected, 60_000, 5);
     writer.provider.destroy();
     reader.provider.destroy();
