@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 import cluster from "node:cluster";
+import fs from "node:fs";
 import os from "node:os";
 import { parseArgs } from "node:util";
 import { runPrimary, runWorker } from "./cluster.js";
 import { createMetricsAccess } from "./metrics-access.js";
 import { resourceLimitsFromEnv } from "./resource-limits.js";
 import { startServer, type ServerOptions } from "./server.js";
+import { startupProblem } from "./startup-errors.js";
 
 const HELP = `notesync-server: NoteSync's sync server and web app
 
@@ -31,20 +33,32 @@ Options (each also read from the environment variable shown):
   NOTESYNC_SIGNUPS_PER_HOUR       new accounts one address may create in an hour (20)
 `;
 
-const { values } = parseArgs({
-  options: {
-    host: { type: "string" },
-    port: { type: "string" },
-    "data-dir": { type: "string" },
-    "log-level": { type: "string" },
-    "web-root": { type: "string" },
-    workers: { type: "string" },
-    "metrics-allow": { type: "string" },
-    "metrics-token": { type: "string" },
-    "hash-concurrency": { type: "string" },
-    help: { type: "boolean", short: "h" },
-  },
-});
+const OPTIONS = {
+  host: { type: "string" },
+  port: { type: "string" },
+  "data-dir": { type: "string" },
+  "log-level": { type: "string" },
+  "web-root": { type: "string" },
+  workers: { type: "string" },
+  "metrics-allow": { type: "string" },
+  "metrics-token": { type: "string" },
+  "hash-concurrency": { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/** Ends the process with one line on stderr: a start-up problem needs no stack trace. */
+function fail(message: string, code = 1): never {
+  process.stderr.write(`notesync-server: ${message}\n`);
+  return process.exit(code);
+}
+
+const { values } = (() => {
+  try {
+    return parseArgs({ options: OPTIONS });
+  } catch (err) {
+    return fail(`${(err as Error).message} (see notesync-server --help)`, 2);
+  }
+})();
 if (values.help) {
   process.stdout.write(HELP);
   process.exit(0);
@@ -52,22 +66,19 @@ if (values.help) {
 const env = process.env;
 const port = Number(values.port ?? env.NOTESYNC_PORT ?? 8787);
 if (!Number.isInteger(port) || port < 0 || port > 65535) {
-  process.stderr.write(`invalid port ${values.port ?? env.NOTESYNC_PORT}\n${HELP}`);
-  process.exit(2);
+  fail(`invalid port ${values.port ?? env.NOTESYNC_PORT}: a number from 0 to 65535`, 2);
 }
 
 const workersOption = values.workers ?? env.NOTESYNC_WORKERS ?? "1";
 const workers = workersOption === "auto" ? os.availableParallelism() : Number(workersOption);
 if (!Number.isInteger(workers) || workers < 1) {
-  process.stderr.write(`invalid --workers ${workersOption}\n${HELP}`);
-  process.exit(2);
+  fail(`invalid --workers ${workersOption}: a number of processes, or auto`, 2);
 }
 
 const hashConcurrencyOption = values["hash-concurrency"] ?? env.NOTESYNC_HASH_CONCURRENCY ?? "2";
 const hashConcurrency = Number(hashConcurrencyOption);
 if (!Number.isInteger(hashConcurrency) || hashConcurrency < 1) {
-  process.stderr.write(`invalid --hash-concurrency ${hashConcurrencyOption}\n${HELP}`);
-  process.exit(2);
+  fail(`invalid --hash-concurrency ${hashConcurrencyOption}: a positive integer`, 2);
 }
 const metricsAllow = (values["metrics-allow"] ?? env.NOTESYNC_METRICS_ALLOW)
   ?.split(",")
@@ -76,8 +87,7 @@ const metricsAllow = (values["metrics-allow"] ?? env.NOTESYNC_METRICS_ALLOW)
 try {
   createMetricsAccess({ allow: metricsAllow }); // throws for an entry that is not an address
 } catch (err) {
-  process.stderr.write(`${(err as Error).message}\n${HELP}`);
-  process.exit(2);
+  fail((err as Error).message, 2);
 }
 
 /** A positive integer from the environment, or undefined (the default applies); exits on a bad value. */
@@ -86,16 +96,14 @@ function positive(name: string): number | undefined {
   if (raw === undefined || raw === "") return undefined;
   const n = Number(raw);
   if (Number.isInteger(n) && n > 0) return n;
-  process.stderr.write(`${name} must be a positive integer, got "${raw}"\n${HELP}`);
-  return process.exit(2);
+  return fail(`${name} must be a positive integer, got "${raw}"`, 2);
 }
 
 function resourceLimits() {
   try {
     return resourceLimitsFromEnv(env);
   } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n${HELP}`);
-    return process.exit(2);
+    return fail((err as Error).message, 2);
   }
 }
 
@@ -113,13 +121,25 @@ const options: ServerOptions = {
   signupsPerHour: positive("NOTESYNC_SIGNUPS_PER_HOUR"),
 };
 const announce = (url: string) => process.stdout.write(`\n  NoteSync is running at ${url}\n\n`);
+const where = { host: options.host!, port, dataDir: options.dataDir };
+
+// The data directory first: every process needs it, and a worker that cannot use it would only
+// be restarted by the primary again and again.
+try {
+  fs.mkdirSync(options.dataDir, { recursive: true });
+  fs.accessSync(options.dataDir, fs.constants.R_OK | fs.constants.W_OK);
+} catch (err) {
+  fail(startupProblem(err, where));
+}
 
 if (workers > 1 && cluster.isPrimary) {
-  await runPrimary(workers, options, announce);
+  await runPrimary(workers, options, announce, (problem) => fail(problem));
 } else if (cluster.isWorker) {
-  await runWorker(options);
+  await runWorker(options, (err) => startupProblem(err, where));
 } else {
-  const server = await startServer(options);
+  const server = await startServer(options).catch((err: unknown) =>
+    fail(startupProblem(err, where)),
+  );
   announce(server.url);
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     process.once(signal, () => {

@@ -8,6 +8,8 @@ import { TokenService } from "./tokens.js";
 /** Messages between the primary and its workers. */
 type ClusterMessage =
   | { type: "notesync:listening"; url: string }
+  /** A worker could not start (the port is taken, say): the whole server stops, it would not either. */
+  | { type: "notesync:fatal"; problem: string }
   /** A worker committed to a user's database; the primary relays it to the other workers. */
   | { type: "notesync:commit"; userId: string }
   | { type: "notesync:metrics?"; id: number }
@@ -23,6 +25,7 @@ export async function runPrimary(
   workers: number,
   options: ServerOptions,
   onReady: (url: string) => void,
+  onFatal: (problem: string) => void,
 ): Promise<void> {
   const log = pino({ level: options.logLevel ?? "info" });
   // Every worker must sign and verify tokens with the same secret.
@@ -38,6 +41,7 @@ export async function runPrimary(
         announced = true;
         onReady(message.url);
       }
+      if (message.type === "notesync:fatal") stopAll(() => onFatal(message.problem));
       if (message.type === "notesync:commit") {
         for (const other of Object.values(cluster.workers ?? {})) {
           if (other && other !== worker) other.send(message);
@@ -57,8 +61,33 @@ export async function runPrimary(
     });
     return worker;
   };
+  /** Stops every worker, then runs `then` (which exits). */
+  const stopAll = (then: () => void) => {
+    if (stopping) return;
+    stopping = true;
+    const alive = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
+    let left = alive.filter((w) => !w.isDead()).length;
+    if (left === 0) return then();
+    for (const w of alive) {
+      if (w.isDead()) continue;
+      w.once("exit", () => {
+        if (--left === 0) then();
+      });
+      w.process.kill("SIGTERM");
+    }
+  };
   cluster.on("exit", (worker, code, signal) => {
     if (stopping) return;
+    if (!announced) {
+      // Dying before any worker listened is a start-up failure, not a crash: restarting it
+      // would fail the same way, forever.
+      stopAll(() =>
+        onFatal(
+          `a server process exited while starting (code ${code}, signal ${signal}): see the log above`,
+        ),
+      );
+      return;
+    }
     log.error({ pid: worker.process.pid, code, signal }, "a worker died; starting another");
     fork();
   });
@@ -67,25 +96,17 @@ export async function runPrimary(
 
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     process.once(signal, () => {
-      stopping = true;
       log.info({ signal }, "shutting down workers");
-      const alive = Object.values(cluster.workers ?? {}).filter(
-        (w): w is Worker => w !== undefined,
-      );
-      let left = alive.length;
-      if (left === 0) process.exit(0);
-      for (const w of alive) {
-        w.once("exit", () => {
-          if (--left === 0) process.exit(0);
-        });
-        w.process.kill("SIGTERM");
-      }
+      stopAll(() => process.exit(0));
     });
   }
 }
 
 /** A worker: the whole server, with /metrics aggregated over every worker by the primary. */
-export async function runWorker(options: ServerOptions): Promise<RunningServer> {
+export async function runWorker(
+  options: ServerOptions,
+  describeFailure: (err: unknown) => string,
+): Promise<RunningServer> {
   new AggregatorRegistry(); // answers the primary's requests for this worker's metrics
   let nextId = 0;
   const waiting = new Map<number, (text: string) => void>();
@@ -108,6 +129,12 @@ export async function runWorker(options: ServerOptions): Promise<RunningServer> 
         process.send?.({ type: "notesync:metrics?", id } satisfies ClusterMessage);
       });
     },
+  }).catch((err: unknown) => {
+    process.send?.({
+      type: "notesync:fatal",
+      problem: describeFailure(err),
+    } satisfies ClusterMessage);
+    return new Promise<never>(() => undefined); // the primary stops this worker
   });
   AggregatorRegistry.setRegistries([server.metrics]);
   process.send?.({ type: "notesync:listening", url: server.url } satisfies ClusterMessage);
