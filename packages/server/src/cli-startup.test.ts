@@ -59,6 +59,9 @@ describe("notesync-server start-up failures", () => {
     const unknown = await run(["--prot", "8080"]);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr.trim()).toMatch(/^notesync-server: Unknown option '--prot'.*--help\)$/);
+    const format = await run(["--log-format", "xml"]);
+    expect(format.code).toBe(2);
+    expect(format.stderr.trim()).toBe("notesync-server: invalid --log-format xml: json or pretty");
     const bad = await run(["--port", "eighty"]);
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim()).toBe(

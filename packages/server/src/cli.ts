@@ -8,6 +8,7 @@ import { createMetricsAccess } from "./metrics-access.js";
 import { resourceLimitsFromEnv } from "./resource-limits.js";
 import { startServer, type ServerOptions } from "./server.js";
 import { startupProblem } from "./startup-errors.js";
+import { defaultLogFormat, type LogFormat } from "./logger.js";
 
 const HELP = `notesync-server: NoteSync's sync server and web app
 
@@ -16,6 +17,7 @@ Options (each also read from the environment variable shown):
   --port <n>           port                          NOTESYNC_PORT      (8787)
   --data-dir <dir>     accounts and user databases   NOTESYNC_DATA_DIR  (./data)
   --log-level <level>  trace|debug|info|warn|error   NOTESYNC_LOG_LEVEL (info)
+  --log-format <f>     json|pretty                   NOTESYNC_LOG_FORMAT (pretty on a terminal, else json)
   --web-root <dir>     built web app to serve        NOTESYNC_WEB_ROOT  (packages/web/dist)
   --workers <n|auto>   server processes (one a core) NOTESYNC_WORKERS   (1; auto = every core)
   --metrics-allow <a,b>   addresses or CIDR blocks that may read /metrics
@@ -38,6 +40,7 @@ const OPTIONS = {
   port: { type: "string" },
   "data-dir": { type: "string" },
   "log-level": { type: "string" },
+  "log-format": { type: "string" },
   "web-root": { type: "string" },
   workers: { type: "string" },
   "metrics-allow": { type: "string" },
@@ -90,6 +93,12 @@ try {
   fail((err as Error).message, 2);
 }
 
+function logFormat(): LogFormat {
+  const format = values["log-format"] ?? env.NOTESYNC_LOG_FORMAT ?? defaultLogFormat();
+  if (format === "json" || format === "pretty") return format;
+  return fail(`invalid --log-format ${format}: json or pretty`, 2);
+}
+
 /** A positive integer from the environment, or undefined (the default applies); exits on a bad value. */
 function positive(name: string): number | undefined {
   const raw = env[name];
@@ -112,6 +121,7 @@ const options: ServerOptions = {
   port,
   dataDir: values["data-dir"] ?? env.NOTESYNC_DATA_DIR ?? "./data",
   logLevel: values["log-level"] ?? env.NOTESYNC_LOG_LEVEL ?? "info",
+  logFormat: logFormat(),
   webRoot: values["web-root"] ?? env.NOTESYNC_WEB_ROOT,
   secret: env.NOTESYNC_SECRET,
   resources: resourceLimits(),

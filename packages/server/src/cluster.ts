@@ -1,6 +1,6 @@
 import cluster, { type Worker } from "node:cluster";
 import path from "node:path";
-import { pino } from "pino";
+import { createLogger } from "./logger.js";
 import { AggregatorRegistry } from "prom-client";
 import { startServer, type RunningServer, type ServerOptions } from "./server.js";
 import { TokenService } from "./tokens.js";
@@ -27,7 +27,7 @@ export async function runPrimary(
   onReady: (url: string) => void,
   onFatal: (problem: string) => void,
 ): Promise<void> {
-  const log = pino({ level: options.logLevel ?? "info" });
+  const log = createLogger(options.logLevel, options.logFormat);
   // Every worker must sign and verify tokens with the same secret.
   const secret = TokenService.loadSecret(path.resolve(options.dataDir), options.secret, log);
   const aggregator = new AggregatorRegistry();

@@ -4,7 +4,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { pino, type Logger } from "pino";
+import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { WebSocketServer, type WebSocket } from "ws";
 import { AccountStore } from "./accounts.js";
@@ -14,6 +14,7 @@ import type { LoginThrottleOptions } from "./login-throttle.js";
 import { createMetricsAccess } from "./metrics-access.js";
 import { createMetrics } from "./metrics.js";
 import { createStaticHandler } from "./static-files.js";
+import { createLogger, type LogFormat } from "./logger.js";
 import { DEFAULT_RESOURCE_LIMITS, type ResourceLimits } from "./resource-limits.js";
 import { SyncSession } from "./sync-session.js";
 import { TokenService } from "./tokens.js";
@@ -28,6 +29,8 @@ export interface ServerOptions {
   /** Token signing secret; generated and kept in the data directory when absent. */
   readonly secret?: string;
   readonly logLevel?: string;
+  /** How logs are written when no `logger` is given (default: JSON). */
+  readonly logFormat?: LogFormat;
   readonly logger?: Logger;
   /** The built web app to serve; defaults to packages/web/dist; null serves none. */
   readonly webRoot?: string | null;
@@ -77,7 +80,7 @@ const defaultWebRoot = () =>
   path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../web/dist");
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
-  const log = options.logger ?? pino({ level: options.logLevel ?? "info" });
+  const log = options.logger ?? createLogger(options.logLevel, options.logFormat);
   const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
   const resources: ResourceLimits = { ...DEFAULT_RESOURCE_LIMITS, ...options.resources };
   const dataDir = path.resolve(options.dataDir);
