@@ -73,13 +73,32 @@ function installFrom(src, origin) {
   fs.writeFileSync(stampFile, `${recipeHash}\n${origin}\n`);
 }
 
+/** The oldest Rust that compiles cr-sqlite 0.16.3's crates (they use core::error). */
+const MIN_RUST = [1, 81];
+
+/**
+ * The first cargo that runs and is new enough. A rustup proxy with no toolchain installed (a
+ * fresh HOME, say) exists but fails, and Debian 12's own cargo is 1.65: each candidate is asked
+ * for its version.
+ */
 function findCargo() {
-  for (const dir of [
-    ...(process.env.PATH ?? "").split(":"),
-    path.join(os.homedir(), ".cargo", "bin"),
-  ]) {
+  const dirs = [...(process.env.PATH ?? "").split(":"), path.join(os.homedir(), ".cargo", "bin")];
+  for (const dir of new Set(dirs)) {
     const candidate = path.join(dir, "cargo");
-    if (dir && fs.existsSync(candidate)) return candidate;
+    if (!dir || !fs.existsSync(candidate)) continue;
+    const probe = spawnSync(candidate, ["--version"], {
+      env: { ...process.env, RUSTUP_TOOLCHAIN: "stable" },
+      encoding: "utf8",
+    });
+    const version = /cargo (\d+)\.(\d+)/.exec(probe.stdout ?? "");
+    const [major, minor] = version ? [Number(version[1]), Number(version[2])] : [0, 0];
+    const recent = major > MIN_RUST[0] || (major === MIN_RUST[0] && minor >= MIN_RUST[1]);
+    if (probe.status === 0 && recent) return candidate;
+    const why =
+      probe.status === 0
+        ? `${probe.stdout.trim()} is older than ${MIN_RUST.join(".")}`
+        : (probe.stderr || "it does not run").trim().split("\n")[0];
+    log(`not using ${candidate}: ${why}`);
   }
   return null;
 }
@@ -146,6 +165,7 @@ function patchSources(pkg) {
     [
       "wrapper.h",
       "--use-core",
+      "--no-rustfmt-bindings", // rustfmt is a rustup proxy that may have no toolchain here
       "--ctypes-prefix",
       "::core::ffi",
       "-o",
@@ -224,9 +244,12 @@ function patchSources(pkg) {
 }
 
 function build() {
-  const cargo = findCargo();
-  ensureDebianPackages(cargo !== null);
-  const cargoBin = cargo ?? "cargo";
+  const cargoBin = findCargo();
+  if (!cargoBin)
+    throw new Error(
+      `building cr-sqlite needs Rust ${MIN_RUST.join(".")} or newer and no cargo here runs at that version: install Rust with rustup (then \`rustup default stable\`), or set NOTESYNC_CRSQLITE_PATH to a built crsqlite.so`,
+    );
+  ensureDebianPackages(true);
 
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "notesync-crsqlite-"));
   try {
@@ -269,7 +292,7 @@ function build() {
       PATH: `${path.dirname(cargoBin)}:${process.env.PATH ?? ""}`,
     };
     // rustup reads its toolchains from the user's home; keep it there even with a private CARGO_HOME.
-    if (cargo && cargo.includes(`${path.sep}.cargo${path.sep}`)) {
+    if (cargoBin.includes(`${path.sep}.cargo${path.sep}`)) {
       env.RUSTUP_HOME = process.env.RUSTUP_HOME ?? path.join(os.homedir(), ".rustup");
     }
     log("building the Rust core (cargo, offline, Debian crates)");
