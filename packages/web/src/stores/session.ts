@@ -55,9 +55,17 @@ export const useSessionStore = defineStore("session", () => {
     }
   }
 
+  /** Forgets the session here and ends it on the server (its token stops working everywhere). */
   function signOut(): void {
+    const token = session.value?.token;
     session.value = null;
     localStorage.removeItem(KEY);
+    // Best effort: offline, the token simply expires; the local sign-out has happened either way.
+    if (token)
+      void fetch("/api/logout", {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}` },
+      }).catch(() => undefined);
   }
 
   return { session, error, busy, authenticate, signOut };
