@@ -152,3 +152,18 @@ test("two browsers typing into one line at once, then one offline, keep every ch
   await a.context.close();
   await b.context.close();
 });
+
+test("characters that are shortcuts elsewhere type into the body like any other", async ({
+  browser,
+  server,
+}) => {
+  const { a, b } = await twoBrowsersOfOneUser(browser, server, "slashes");
+  await b.context.close();
+  await a.page.getByRole("button", { name: "New note" }).click();
+  await a.page.keyboard.type("Paths");
+  await a.page.getByLabel("Body").click();
+  await a.page.keyboard.type("and/or 1/2 /usr/bin", { delay: 20 });
+  await expect(a.page.getByLabel("Body")).toHaveText("and/or 1/2 /usr/bin");
+  await expect(a.page.getByLabel("Search")).not.toBeFocused();
+  await a.context.close();
+});
