@@ -45,13 +45,27 @@ export const useNotesStore = defineStore("notes", () => {
   let client: SyncClient | null = null;
   const cleanups: (() => void)[] = [];
 
+  /**
+   * Resolves once the local database is open. Controls are shown before that; what they ask for
+   * waits here instead of being dropped (a "New note" clicked in the first second).
+   */
+  let markOpen: () => void = () => undefined;
+  let opened = new Promise<void>((resolve) => (markOpen = resolve));
+  /** Notes shown before their row is written, kept in the list until it is. */
+  const creating = new Map<string, Note>();
+
   const selected = computed(() => notes.value.find((n) => n.id === selectedId.value) ?? null);
 
   /** Re-queries what the screen shows; a burst of changes costs at most one extra query. */
   const refresh = coalesced(async () => {
     if (!api) return;
     if (view.value === "trash") notes.value = await api.listTrash();
-    else notes.value = query.value.trim() ? await api.search(query.value) : await api.list();
+    else if (query.value.trim()) notes.value = await api.search(query.value);
+    else {
+      const stored = await api.list();
+      const unstored = [...creating.values()].filter((n) => !stored.some((s) => s.id === n.id));
+      notes.value = [...unstored, ...stored];
+    }
     conflicted.value = await api.conflictedNoteIds();
     const id = selectedId.value;
     conflicts.value = id ? await api.conflicts(id) : [];
@@ -75,6 +89,7 @@ export const useNotesStore = defineStore("notes", () => {
     client = sync;
     // Open documents learn of other tabs' and the server's writes from the sync client.
     api = createNotesApi(db, { onChange: (listener) => sync.on("change", listener) });
+    markOpen();
     // A handle for debugging and for the end-to-end tests (integrity checks run SQL through it).
     (window as unknown as { __notesync?: unknown }).__notesync = { db };
     cleanups.push(
@@ -107,11 +122,12 @@ export const useNotesStore = defineStore("notes", () => {
     notes.value = [];
     selectedId.value = null;
     ready.value = false;
+    creating.clear();
+    opened = new Promise<void>((resolve) => (markOpen = resolve));
   }
 
   /** Shows the new, empty note at once, so typing right after "New note" lands in it. */
   async function createNote(): Promise<Note | null> {
-    if (!api) return null;
     const t = Date.now();
     const note: Note = {
       id: crypto.randomUUID(),
@@ -126,17 +142,25 @@ export const useNotesStore = defineStore("notes", () => {
     query.value = "";
     notes.value = [note, ...notes.value];
     selectedId.value = note.id;
-    await api.create({ id: note.id });
+    creating.set(note.id, note);
+    try {
+      await opened;
+      await api!.create({ id: note.id });
+    } finally {
+      creating.delete(note.id);
+    }
     await refresh();
     return note;
   }
 
   async function save(id: string, patch: { pinned?: boolean }): Promise<void> {
+    await opened;
     await api?.update(id, patch);
   }
 
   /** The note's live Yjs document, for the editor (which closes it). */
   async function openDocument(id: string): Promise<NoteDocument> {
+    await opened;
     if (!api) throw new Error("the notes are not open");
     return api.openDocument(id);
   }
