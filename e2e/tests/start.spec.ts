@@ -19,3 +19,26 @@ test("New note clicked the moment the page appears makes a note, and what is typ
   await expect(noteList(page).getByRole("listitem")).toHaveCount(1);
   await context.close();
 });
+
+test("a new note left empty is not left behind; one with only a title stays", async ({
+  browser,
+  server,
+}) => {
+  const { context, page } = await newContext(browser);
+  await signUp(page, server, uniqueName("tidy"));
+  await page.getByRole("button", { name: "New note" }).click();
+  await expect(page.getByLabel("Title")).toBeFocused();
+  await page.keyboard.press("Escape");
+  await expect(noteList(page).getByRole("listitem")).toHaveCount(0);
+  await expect(page.getByText("No notes yet")).toBeVisible();
+
+  await page.getByRole("button", { name: "New note" }).click();
+  await page.keyboard.type("Only a title");
+  await page.getByRole("button", { name: "New note" }).click(); // leaves the first for a second one
+  await page.keyboard.press("Escape");
+  await expect(noteList(page).getByRole("listitem")).toHaveCount(1);
+  await expect(noteList(page).getByRole("button", { name: /Only a title/ })).toBeVisible();
+  await page.reload();
+  await expect(noteList(page).getByRole("listitem")).toHaveCount(1);
+  await context.close();
+});

@@ -53,6 +53,8 @@ export const useNotesStore = defineStore("notes", () => {
   let opened = new Promise<void>((resolve) => (markOpen = resolve));
   /** Notes shown before their row is written, kept in the list until it is. */
   const creating = new Map<string, Note>();
+  /** Notes made with "New note" in this tab: left empty, they are removed when closed. */
+  const createdHere = new Set<string>();
 
   const selected = computed(() => notes.value.find((n) => n.id === selectedId.value) ?? null);
 
@@ -123,6 +125,7 @@ export const useNotesStore = defineStore("notes", () => {
     selectedId.value = null;
     ready.value = false;
     creating.clear();
+    createdHere.clear();
     opened = new Promise<void>((resolve) => (markOpen = resolve));
   }
 
@@ -143,6 +146,7 @@ export const useNotesStore = defineStore("notes", () => {
     notes.value = [note, ...notes.value];
     selectedId.value = note.id;
     creating.set(note.id, note);
+    createdHere.add(note.id);
     try {
       await opened;
       await api!.create({ id: note.id });
@@ -156,6 +160,19 @@ export const useNotesStore = defineStore("notes", () => {
   async function save(id: string, patch: { pinned?: boolean }): Promise<void> {
     await opened;
     await api?.update(id, patch);
+  }
+
+  /**
+   * A note made here with "New note" and left with no title and no text is removed when its
+   * editor closes, instead of piling up as "Untitled" in every device's list.
+   */
+  async function discardIfEmpty(id: string): Promise<void> {
+    if (!createdHere.delete(id)) return;
+    await opened;
+    const note = await api?.get(id);
+    if (!note || note.title !== "" || note.body !== "") return;
+    await api?.deleteForever(id);
+    await refresh();
   }
 
   /** The note's live Yjs document, for the editor (which closes it). */
@@ -230,6 +247,7 @@ export const useNotesStore = defineStore("notes", () => {
     open,
     close,
     createNote,
+    discardIfEmpty,
     openDocument,
     save,
     trash,
