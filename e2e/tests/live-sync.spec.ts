@@ -68,7 +68,10 @@ test("another user sees none of the first user's notes", async ({ browser, serve
   await b.context.close();
 });
 
-test("search, trash, restore and delete forever", async ({ browser, server }) => {
+test("search, trash, restore, delete forever and empty the bin, each asking first", async ({
+  browser,
+  server,
+}) => {
   const { context, page } = await newContext(browser);
   await page.goto(server.url);
   await page.screenshot({ path: path.join(artifacts, "sign-in.png") });
@@ -99,7 +102,35 @@ test("search, trash, restore and delete forever", async ({ browser, server }) =>
     .getByRole("button", { name: /Recipe/ })
     .click();
   await page.screenshot({ path: path.join(artifacts, "trash.png") });
+  // Deleting forever asks first; Cancel keeps the note.
   await page.getByRole("button", { name: "Delete forever" }).click();
+  await page.getByRole("button", { name: "Cancel" }).click();
+  await expect(noteList(page).getByRole("listitem")).toHaveCount(1);
+  await page.getByRole("button", { name: "Delete forever" }).click();
+  await expect(page.getByRole("alertdialog", { name: "Delete forever?" })).toContainText(
+    "cannot be undone",
+  );
+  await page.getByRole("button", { name: "Yes, delete forever" }).click();
   await expect(page.getByText("The trash is empty.")).toBeVisible();
+
+  // Empty bin deletes every note in the trash, after asking.
+  for (const title of ["Old draft", "Older draft"]) await writeNote(page, title);
+  await page.getByRole("tab", { name: "All notes" }).click();
+  for (const title of ["Old draft", "Older draft"]) {
+    await noteList(page)
+      .getByRole("button", { name: new RegExp(title) })
+      .click();
+    await page.getByRole("button", { name: "Trash" }).click();
+  }
+  await page.getByRole("tab", { name: "Bin" }).click();
+  await expect(noteList(page).getByRole("listitem")).toHaveCount(2);
+  await page.getByRole("button", { name: "Empty bin" }).click();
+  await expect(page.getByRole("alertdialog", { name: "Empty the bin?" })).toContainText(
+    "Delete 2 notes forever",
+  );
+  await page.getByRole("button", { name: "Yes, empty the bin" }).click();
+  await expect(page.getByText("The trash is empty.")).toBeVisible();
+  await page.getByRole("tab", { name: "All notes" }).click();
+  await expect(noteList(page).getByRole("listitem")).toHaveCount(1);
   await context.close();
 });

@@ -198,6 +198,14 @@ export const useNotesStore = defineStore("notes", () => {
     if (selectedId.value === id) selectedId.value = null;
   }
 
+  /** Deletes every note in the trash, on every device. */
+  async function emptyTrash(): Promise<void> {
+    await opened;
+    await api?.emptyTrash();
+    selectedId.value = null;
+    await refresh();
+  }
+
   async function select(id: string | null): Promise<void> {
     selectedId.value = id;
     await refresh();
@@ -253,6 +261,7 @@ export const useNotesStore = defineStore("notes", () => {
     trash,
     restore,
     deleteForever,
+    emptyTrash,
     setView,
     setQuery,
   };
