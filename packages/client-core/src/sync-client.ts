@@ -1,5 +1,6 @@
 import {
   DEFAULT_TARGET_FRAME_BYTES,
+  ERROR_RULES,
   ErrorCode,
   INSERT_CHANGE,
   SCHEMA_VERSION,
@@ -95,11 +96,12 @@ export const SyncErrorCode = {
   DuplicateSite: "duplicate_site",
 } as const;
 
+/** Errors after which the client waits for something to change instead of reconnecting. */
 const TERMINAL = new Set<string>([
   SyncErrorCode.DuplicateSite,
-  ErrorCode.Unauthorized,
-  ErrorCode.SchemaMismatch,
-  ErrorCode.ProtocolVersion,
+  ...Object.entries(ERROR_RULES)
+    .filter(([, rule]) => !rule.retryable)
+    .map(([code]) => code),
 ]);
 
 const LOCAL_CHANGES = `${SELECT_CHANGES} WHERE db_version > ? AND site_id = crsql_site_id() ORDER BY db_version, seq LIMIT ?`;

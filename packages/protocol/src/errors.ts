@@ -29,6 +29,25 @@ export const ErrorCode = {
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
+/**
+ * What each error means for the connection, in one place (PROTOCOL.md §7): the WebSocket close
+ * code that follows it, and whether a client should reconnect by itself (with backoff) or wait
+ * until something changes (a new token, an app update).
+ */
+export const ERROR_RULES = {
+  [ErrorCode.MalformedFrame]: { closeCode: 1008, retryable: true },
+  [ErrorCode.FrameTooLarge]: { closeCode: 1009, retryable: true },
+  [ErrorCode.ProtocolVersion]: { closeCode: 1008, retryable: false },
+  [ErrorCode.SchemaMismatch]: { closeCode: 1008, retryable: false },
+  [ErrorCode.UnknownTableOrColumn]: { closeCode: 1008, retryable: true },
+  [ErrorCode.Unauthorized]: { closeCode: 1008, retryable: false },
+  [ErrorCode.UnexpectedFrame]: { closeCode: 1008, retryable: true },
+  [ErrorCode.LimitReached]: { closeCode: 1008, retryable: true },
+  [ErrorCode.StorageFailed]: { closeCode: 1011, retryable: true },
+  [ErrorCode.GoingAway]: { closeCode: 1001, retryable: true },
+  [ErrorCode.Internal]: { closeCode: 1011, retryable: true },
+} as const satisfies Record<ErrorCode, { closeCode: number; retryable: boolean }>;
+
 const CODES = new Set<string>(Object.values(ErrorCode));
 export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === "string" && CODES.has(value);

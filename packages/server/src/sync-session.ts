@@ -1,4 +1,5 @@
 import {
+  ERROR_RULES,
   ErrorCode,
   ProtocolError,
   changeProblem,
@@ -426,8 +427,6 @@ function allowFullFrames(ws: WebSocket, maxPayload: number): void {
   if (receiver && typeof receiver._maxPayload === "number") receiver._maxPayload = maxPayload;
 }
 
-function closeCodeFor(code: string): number {
-  if (code === ErrorCode.FrameTooLarge) return 1009;
-  if (code === ErrorCode.Internal || code === ErrorCode.StorageFailed) return 1011;
-  return 1008; // policy violation: malformed, unauthorized, mismatch
+function closeCodeFor(code: ErrorCode): number {
+  return ERROR_RULES[code].closeCode;
 }
