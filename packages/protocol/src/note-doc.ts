@@ -107,11 +107,11 @@ export function captureUpdate(doc: Y.Doc, edit: () => void, origin?: unknown): U
   return update;
 }
 
-/** FNV-1a: the conversion's Yjs client id, the same on every replica for one note. */
-function conversionClientId(noteId: string): number {
+/** FNV-1a, 32 bits: a stable small hash of a text, the same on every replica. */
+export function fnv1a(text: string): number {
   let h = 0x811c9dc5;
-  for (let i = 0; i < noteId.length; i++) {
-    h ^= noteId.charCodeAt(i);
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
     h = Math.imul(h, 0x01000193) >>> 0;
   }
   return h;
@@ -125,7 +125,7 @@ function conversionClientId(noteId: string): number {
 export function legacyConversionUpdate(noteId: string, text: NoteText): Uint8Array | null {
   if (text.title === "" && text.body === "") return null;
   const doc = newNoteDoc();
-  doc.clientID = conversionClientId(noteId);
+  doc.clientID = fnv1a(noteId); // the same on every replica for one note
   doc.transact(() => {
     if (text.title) doc.getText("title").insert(0, text.title);
     if (text.body) doc.getText("body").insert(0, text.body);

@@ -4,6 +4,7 @@ import {
   NoteDocCache,
   PURGE_UPDATE_TOMBSTONES,
   Y,
+  fnv1a,
   legacyConversionUpdate,
   mergeNoteUpdates,
   newNoteDoc,
@@ -19,15 +20,8 @@ import type Database from "better-sqlite3";
 /** Update rows a note may have before the server merges the small ones (legacy rows aside). */
 export const DEFAULT_MAX_UPDATE_ROWS = 64;
 
-/** FNV-1a of a text, as hex: names a legacy edit's row, so the same edit sent twice lands once. */
-function textHash(text: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return `${h.toString(16)}${text.length.toString(16)}`;
-}
+/** Names a legacy edit's row by its text, so the same edit sent twice lands once. */
+const textHash = (text: string) => `${fnv1a(text).toString(16)}${text.length.toString(16)}`;
 
 /**
  * The server's part in keeping note text whole, run inside the transaction that applies a

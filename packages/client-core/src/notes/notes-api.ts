@@ -4,6 +4,7 @@ import {
   Y,
   newNoteDoc,
   newUpdateId,
+  readNoteText,
   textEditUpdate,
   type NoteText,
 } from "@notesync/protocol";
@@ -205,6 +206,7 @@ export function createNotesApi(db: Database, options: NotesApiOptions = {}): Not
     const doc = newNoteDoc();
     doc.transact(() => rows.forEach((r) => Y.applyUpdate(doc, r.data, STORED_ORIGIN)));
     const update = textEditUpdate(doc, text);
+    const next = readNoteText(doc);
     doc.destroy();
     if (!update) return;
     await tx.exec(`INSERT INTO note_updates (note_id, id, data) VALUES (?, ?, ?)`, [
@@ -212,7 +214,8 @@ export function createNotesApi(db: Database, options: NotesApiOptions = {}): Not
       newUpdateId(),
       update,
     ]);
-    await refreshNoteText(tx, [id]);
+    // The document already holds every row: its text is the note's, no second read needed.
+    await tx.exec(NOTE_TEXT_SQL.upsert, [id, next.title, next.body]);
   }
 
   const textOf = (draft: NoteDraft): Partial<NoteText> => ({
