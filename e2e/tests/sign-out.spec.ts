@@ -1,4 +1,4 @@
-import { SCHEMA_VERSION, decodeFrame, encodeFrame } from "@notesync/protocol";
+import { SCHEMA_VERSION, decodeServerFrame, encodeClientFrame } from "@notesync/protocol";
 import WebSocket from "ws";
 import { expect, newContext, signUp, test, uniqueName } from "./fixtures";
 
@@ -7,7 +7,7 @@ async function helloAnswer(syncUrl: string, token: string): Promise<string> {
   const ws = new WebSocket(syncUrl);
   await new Promise((resolve) => ws.once("open", resolve));
   ws.send(
-    encodeFrame({
+    encodeClientFrame({
       type: "hello",
       schemaVersion: SCHEMA_VERSION,
       siteId: new Uint8Array(16).fill(7),
@@ -17,7 +17,7 @@ async function helloAnswer(syncUrl: string, token: string): Promise<string> {
   );
   const data = await new Promise<Buffer>((resolve) => ws.once("message", resolve));
   ws.close();
-  const decoded = decodeFrame(data);
+  const decoded = decodeServerFrame(data);
   if (!decoded.ok) return "undecodable";
   return decoded.frame.type === "error" ? decoded.frame.code : decoded.frame.type;
 }

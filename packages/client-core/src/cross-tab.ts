@@ -1,12 +1,6 @@
 import type { ChangeEvent, Database } from "./database.js";
-import {
-  createSyncClient,
-  firstStatus,
-  isSynced,
-  type SyncClient,
-  type SyncClientOptions,
-  type SyncStatus,
-} from "./sync-client.js";
+import { createSyncClient, type SyncClient, type SyncClientOptions } from "./sync/sync-client.js";
+import { firstStatus, isSynced, type SyncStatus } from "./sync/status.js";
 
 /** The subset of `navigator.locks` used here, so tests can pass a double. */
 export interface LockManagerLike {

@@ -6,15 +6,13 @@ export type {
   ChangeEvent,
   ChangeOrigin,
 } from "./database.js";
-export { createSyncClient, SyncErrorCode } from "./sync-client.js";
-export type {
-  SyncClient,
-  SyncClientOptions,
-  SyncState,
-  SyncStatus,
-  WebSocketConstructor,
-} from "./sync-client.js";
-export { backoffDelay } from "./backoff.js";
+export { createSyncClient } from "./sync/sync-client.js";
+export type { SyncClient, SyncClientOptions } from "./sync/sync-client.js";
+export { SyncErrorCode, isSynced } from "./sync/status.js";
+export type { SyncState, SyncStatus } from "./sync/status.js";
+export type { Dial, WebSocketConstructor } from "./sync/websocket.js";
+export { webSocketDial } from "./sync/websocket.js";
+export { backoffDelay, type NetworkHints } from "./sync/reconnect.js";
 export {
   createNotesApi,
   HISTORY_INTERVAL_MS,

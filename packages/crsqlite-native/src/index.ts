@@ -58,3 +58,9 @@ export function loadCrsqlite(
     "sqlite3_crsqlite_init",
   );
 }
+export {
+  openCrsqliteDatabase,
+  closeCrsqliteDatabase,
+  bindParams,
+  type OpenOptions,
+} from "./open.js";

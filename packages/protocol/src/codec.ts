@@ -1,6 +1,6 @@
 import { Packr, addExtension } from "msgpackr";
 import { ErrorCode, ProtocolError, isErrorCode } from "./errors.js";
-import type { Change, Frame } from "./frames.js";
+import type { Change, ClientFrame, ServerFrame } from "./frames.js";
 import { DEFAULT_LIMITS, type Limits } from "./limits.js";
 import { changeShapeProblem } from "./change-rules.js";
 import { isKnownColumn, isKnownTable } from "./schema.js";
@@ -76,41 +76,55 @@ function encodeChanges(changes: readonly Change[]): [Uint8Array[], string[], unk
   return [sites, tables, rows];
 }
 
-/** Encodes a frame as one msgpack array: `[protocolVersion, type, ...fields]` (see PROTOCOL.md). */
-export function encodeFrame(frame: Frame): Uint8Array {
-  const head = [PROTOCOL_VERSION, frame.type];
+/** Encodes a client's frame as one msgpack array: `[protocolVersion, type, ...fields]` (PROTOCOL.md). */
+export function encodeClientFrame(frame: ClientFrame): Uint8Array {
   switch (frame.type) {
     case "hello":
-      return packr.pack([
-        ...head,
+      return pack(frame.type, [
         frame.schemaVersion,
         frame.siteId,
         wireInt(frame.serverVersion),
         frame.token,
       ]);
+    case "changes":
+      return pack(frame.type, [
+        wireInt(frame.clientVersion),
+        frame.partial,
+        ...encodeChanges(frame.changes),
+      ]);
+    case "ack":
+      return pack(frame.type, [wireInt(frame.serverVersion)]);
+    case "error":
+      return pack(frame.type, [frame.code, frame.message, frame.fatal]);
+  }
+}
+
+/** Encodes a server's frame; see `encodeClientFrame`. */
+export function encodeServerFrame(frame: ServerFrame): Uint8Array {
+  switch (frame.type) {
     case "welcome":
-      return packr.pack([
-        ...head,
+      return pack(frame.type, [
         frame.schemaVersion,
         frame.siteId,
         wireInt(frame.clientVersion),
         wireInt(frame.serverVersion),
       ]);
     case "changes":
-      return packr.pack([
-        ...head,
-        wireInt(frame.cursor),
+      return pack(frame.type, [
+        wireInt(frame.serverVersion),
         frame.partial,
         ...encodeChanges(frame.changes),
       ]);
     case "ack":
-      return packr.pack([...head, wireInt(frame.cursor)]);
+      return pack(frame.type, [wireInt(frame.clientVersion)]);
     case "error":
-      return packr.pack([...head, frame.code, frame.message, frame.fatal]);
+      return pack(frame.type, [frame.code, frame.message, frame.fatal]);
   }
 }
 
-export type DecodeResult = { ok: true; frame: Frame } | { ok: false; error: ProtocolError };
+const pack = (type: string, fields: unknown[]) => packr.pack([PROTOCOL_VERSION, type, ...fields]);
+
+export type DecodeResult<F> = { ok: true; frame: F } | { ok: false; error: ProtocolError };
 
 const fail = (message: string, code: ErrorCode = ErrorCode.MalformedFrame): never => {
   throw new ProtocolError(code, message);
@@ -189,7 +203,9 @@ function decodeChanges(fields: unknown[], limits: Limits): Change[] {
   });
 }
 
-function decodeFields(raw: unknown, limits: Limits): Frame {
+type Direction = "client" | "server";
+
+function decodeFields(raw: unknown, limits: Limits, from: Direction): ClientFrame | ServerFrame {
   if (!Array.isArray(raw) || raw.length < 2)
     return fail("a frame is an array [version, type, ...]");
   const [protocolVersion, type, ...f] = raw as unknown[];
@@ -202,8 +218,13 @@ function decodeFields(raw: unknown, limits: Limits): Frame {
   const arity = (n: number) => {
     if (f.length !== n) fail(`a ${String(type)} frame has ${n} fields, got ${f.length}`);
   };
+  const only = (side: Direction) => {
+    if (from !== side)
+      fail(`a ${from} does not send ${String(type)} frames`, ErrorCode.UnexpectedFrame);
+  };
   switch (type) {
     case "hello":
+      only("client");
       arity(4);
       return {
         type,
@@ -213,6 +234,7 @@ function decodeFields(raw: unknown, limits: Limits): Frame {
         token: str(f[3], "token", 4096),
       };
     case "welcome":
+      only("server");
       arity(4);
       return {
         type,
@@ -224,16 +246,17 @@ function decodeFields(raw: unknown, limits: Limits): Frame {
     case "changes": {
       arity(5);
       if (typeof f[1] !== "boolean") fail("partial must be a boolean");
-      return {
-        type,
-        cursor: version(f[0], "cursor"),
-        partial: f[1] as boolean,
-        changes: decodeChanges(f.slice(2), limits),
-      };
+      const partial = f[1] as boolean;
+      const changes = decodeChanges(f.slice(2), limits);
+      return from === "client"
+        ? { type, clientVersion: version(f[0], "client version"), partial, changes }
+        : { type, serverVersion: version(f[0], "server version"), partial, changes };
     }
     case "ack":
       arity(1);
-      return { type, cursor: version(f[0], "cursor") };
+      return from === "client"
+        ? { type, serverVersion: version(f[0], "server version") }
+        : { type, clientVersion: version(f[0], "client version") };
     case "error": {
       arity(3);
       const code = f[0];
@@ -247,10 +270,30 @@ function decodeFields(raw: unknown, limits: Limits): Frame {
 }
 
 /**
- * Decodes and validates one frame. Never throws: anything wrong (bytes, shape, sizes, unknown
- * tables or columns) comes back as a `ProtocolError` with a code.
+ * Decodes and validates one frame a client sent (what a server receives). Never throws: anything
+ * wrong (bytes, shape, sizes, unknown tables or columns, a frame only servers send) comes back as
+ * a `ProtocolError` with a code.
  */
-export function decodeFrame(data: Uint8Array, limits: Limits = DEFAULT_LIMITS): DecodeResult {
+export function decodeClientFrame(
+  data: Uint8Array,
+  limits: Limits = DEFAULT_LIMITS,
+): DecodeResult<ClientFrame> {
+  return decode(data, limits, "client") as DecodeResult<ClientFrame>;
+}
+
+/** Decodes and validates one frame a server sent (what a client receives); see `decodeClientFrame`. */
+export function decodeServerFrame(
+  data: Uint8Array,
+  limits: Limits = DEFAULT_LIMITS,
+): DecodeResult<ServerFrame> {
+  return decode(data, limits, "server") as DecodeResult<ServerFrame>;
+}
+
+function decode(
+  data: Uint8Array,
+  limits: Limits,
+  from: Direction,
+): DecodeResult<ClientFrame | ServerFrame> {
   if (data.byteLength > limits.maxFrameBytes) {
     return {
       ok: false,
@@ -267,7 +310,7 @@ export function decodeFrame(data: Uint8Array, limits: Limits = DEFAULT_LIMITS): 
       values.push(v);
       if (values.length > 1) fail("a frame must hold exactly one msgpack value");
     });
-    return { ok: true, frame: decodeFields(values[0], limits) };
+    return { ok: true, frame: decodeFields(values[0], limits, from) };
   } catch (err) {
     if (err instanceof ProtocolError) return { ok: false, error: err };
     return {

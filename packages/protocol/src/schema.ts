@@ -144,6 +144,21 @@ export function schemaStatements(fromVersion = 0, toVersion = SCHEMA_VERSION): s
   return MIGRATIONS.slice(fromVersion, toVersion).flat();
 }
 
+/**
+ * What brings a database whose `user_version` is `fromVersion` to this schema: the migrations, then
+ * `localTables` (each side's own unreplicated tables, `CREATE TABLE IF NOT EXISTS`), for the
+ * caller to run in one transaction and finish with `PRAGMA user_version = SCHEMA_VERSION`.
+ * Empty when it is current; throws when the database is newer than this code.
+ */
+export function schemaUpgrade(fromVersion: number, localTables: readonly string[]): string[] {
+  if (fromVersion > SCHEMA_VERSION)
+    throw new Error(
+      `the database has schema ${fromVersion}, newer than this version's ${SCHEMA_VERSION}: update it`,
+    );
+  if (fromVersion === SCHEMA_VERSION) return [];
+  return [...schemaStatements(fromVersion), ...localTables];
+}
+
 /** Whether `cid` may appear in a change to `table`. */
 export function isKnownColumn(table: string, cid: string): boolean {
   const schema = (TABLES as Record<string, TableSchema>)[table];

@@ -1,8 +1,9 @@
 import fs from "node:fs";
 import path from "node:path";
+import { systemClock, type Clock, type ClockTimer } from "@notesync/protocol";
 import type { Logger } from "pino";
 import { StorageError, UserDatabase } from "./user-db.js";
-import { UserHub } from "./user-hub.js";
+import { UserHub } from "./sync/user-hub.js";
 
 const USER_ID = /^[a-f0-9]{32}$/;
 
@@ -15,6 +16,7 @@ export interface DbCacheOptions {
   /** Frames sent to clients aim for this size. */
   readonly targetFrameBytes: number;
   readonly log: Logger;
+  readonly clock?: Clock;
 }
 
 /**
@@ -23,17 +25,28 @@ export interface DbCacheOptions {
  */
 export class DbCache {
   private readonly hubs = new Map<string, UserHub>();
-  private readonly sweeper: NodeJS.Timeout;
+  private sweeper: ClockTimer | null = null;
   private readonly watcher: fs.FSWatcher;
+  private readonly clock: Clock;
 
   constructor(private readonly options: DbCacheOptions) {
+    this.clock = options.clock ?? systemClock;
     fs.mkdirSync(options.dir, { recursive: true });
-    this.sweeper = setInterval(() => this.closeIdle(), Math.min(options.idleMs, 30_000));
-    this.sweeper.unref();
+    this.scheduleSweep();
     this.watcher = fs.watch(options.dir, (_event, file) => {
       const userId = file?.toString().replace(/\.db(-wal)?$/, "");
       if (userId) this.hubs.get(userId)?.noticeFileWrite();
     });
+  }
+
+  private scheduleSweep(): void {
+    this.sweeper = this.clock.setTimeout(
+      () => {
+        this.closeIdle();
+        this.scheduleSweep();
+      },
+      Math.min(this.options.idleMs, 30_000),
+    );
   }
 
   get openCount(): number {
@@ -56,6 +69,8 @@ export class DbCache {
         new UserDatabase(this.pathFor(userId)),
         this.options.targetFrameBytes,
         (failed, err) => this.fault(failed, err),
+        undefined,
+        this.clock,
       );
       this.hubs.set(userId, hub);
       this.options.log.debug(
@@ -63,7 +78,7 @@ export class DbCache {
         "opened user database",
       );
     }
-    hub.lastUsed = Date.now();
+    hub.lastUsed = this.clock.now();
     return hub;
   }
 
@@ -81,7 +96,7 @@ export class DbCache {
   }
 
   private closeIdle(): void {
-    const cutoff = Date.now() - this.options.idleMs;
+    const cutoff = this.clock.now() - this.options.idleMs;
     for (const hub of this.hubs.values()) {
       if (hub.members.size === 0 && hub.lastUsed < cutoff) this.closeHub(hub);
     }
@@ -118,7 +133,8 @@ export class DbCache {
   }
 
   close(): void {
-    clearInterval(this.sweeper);
+    if (this.sweeper) this.clock.clearTimeout(this.sweeper);
+    this.sweeper = null;
     this.watcher.close();
     for (const hub of [...this.hubs.values()]) this.closeHub(hub);
   }

@@ -1,4 +1,4 @@
-import { SCHEMA_VERSION, chunkChanges, type Change } from "@notesync/protocol";
+import { SCHEMA_VERSION, type Change } from "@notesync/protocol";
 import Database from "better-sqlite3";
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
@@ -63,7 +63,7 @@ describe("the server process", () => {
       SELECT 'n' || v, 'note ' || v, hex(randomblob(40)) FROM s`);
     const changes: Change[] = phone.readChanges(0, new Uint8Array(16), 1e6).changes;
     const c = await RawClient.sync(first.server, alice.token, phone.siteId);
-    for (const f of chunkChanges(changes, { maxChangesPerFrame: 5000 })) c.send(f); // one transaction in partial frames
+    c.sendChanges(changes, { maxChangesPerFrame: 5000 }); // one transaction in partial frames
     await new Promise((r) => setTimeout(r, 150));
     first.proc.kill("SIGKILL");
     await first.exited;
@@ -92,8 +92,8 @@ describe("the server process", () => {
     // The client resends whatever the server has not recorded as applied.
     const missing = phone.readChanges(welcome.clientVersion, new Uint8Array(16), 1e6).changes;
     if (missing.length > 0) {
-      for (const f of chunkChanges(missing, { maxChangesPerFrame: 5000 })) again.send(f);
-      await again.next("ack", (a) => a.cursor === phone.dbVersion(), 20_000);
+      again.sendChanges(missing, { maxChangesPerFrame: 5000 });
+      await again.next("ack", (a) => a.clientVersion === phone.dbVersion(), 20_000);
     }
     expect(count()).toBe(6000);
     again.close();
@@ -138,7 +138,7 @@ describe("the server process", () => {
     const [writer, ...readers] = connections;
     writer!.send({
       type: "changes",
-      cursor: phone.dbVersion(),
+      clientVersion: phone.dbVersion(),
       partial: false,
       changes: phone.readChanges(0, new Uint8Array(16), 1e6).changes,
     });

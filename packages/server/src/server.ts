@@ -1,4 +1,4 @@
-import { DEFAULT_LIMITS, DEFAULT_TARGET_FRAME_BYTES, type Limits } from "@notesync/protocol";
+import type { Clock, Limits } from "@notesync/protocol";
 import fs from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -9,14 +9,14 @@ import type { Registry } from "prom-client";
 import { WebSocketServer, type WebSocket } from "ws";
 import { AccountStore } from "./accounts.js";
 import { DEFAULT_SIGNUPS_PER_HOUR, createAccountsApi, sendJson } from "./api.js";
-import { DbCache } from "./db-cache.js";
 import type { LoginThrottleOptions } from "./login-throttle.js";
 import { createMetricsAccess } from "./metrics-access.js";
 import { createMetrics } from "./metrics.js";
 import { createStaticHandler } from "./static-files.js";
 import { createLogger, type LogFormat } from "./logger.js";
-import { DEFAULT_RESOURCE_LIMITS, type ResourceLimits } from "./resource-limits.js";
-import { SyncSession } from "./sync-session.js";
+import type { ResourceLimits } from "./resource-limits.js";
+import { wsSessionSocket } from "./sync/session-socket.js";
+import { SyncHost } from "./sync/sync-host.js";
 import { TokenService } from "./tokens.js";
 
 export interface ServerOptions {
@@ -59,6 +59,8 @@ export interface ServerOptions {
   readonly hashConcurrency?: number;
   /** Backoff after failed sign-ins, by address, username and overall (defaults in login-throttle.ts). */
   readonly loginThrottle?: Partial<LoginThrottleOptions>;
+  /** Time for token expiry, hello deadlines and idle databases (tests pass a fake one). */
+  readonly clock?: Clock;
 }
 
 export interface RunningServer {
@@ -81,8 +83,6 @@ const defaultWebRoot = () =>
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const log = options.logger ?? createLogger(options.logLevel, options.logFormat);
-  const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
-  const resources: ResourceLimits = { ...DEFAULT_RESOURCE_LIMITS, ...options.resources };
   const dataDir = path.resolve(options.dataDir);
   fs.mkdirSync(dataDir, { recursive: true });
   const metrics = createMetrics();
@@ -91,34 +91,37 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     hashConcurrency: options.hashConcurrency,
     loginThrottle: options.loginThrottle,
   });
-  const tokens = new TokenService(secret, options.tokenTtlSeconds ?? 30 * 24 * 3600, accounts);
+  const now = options.clock ? () => options.clock!.now() : Date.now;
+  const tokens = new TokenService(secret, options.tokenTtlSeconds ?? 30 * 24 * 3600, accounts, now);
   const metricsAllowed = createMetricsAccess({
     allow: options.metricsAllow,
     token: options.metricsToken,
   });
-  const targetFrameBytes = Math.min(
-    options.targetFrameBytes ?? DEFAULT_TARGET_FRAME_BYTES,
-    limits.maxFrameBytes,
-  );
-  const dbs = new DbCache({
-    dir: path.join(dataDir, "users"),
-    targetFrameBytes,
-    maxOpen: options.maxOpenDatabases ?? 1000,
-    idleMs: options.databaseIdleMs ?? 5 * 60_000,
+  const sync = new SyncHost({
+    usersDir: path.join(dataDir, "users"),
+    tokens,
     log,
+    metrics,
+    clock: options.clock,
+    limits: options.limits,
+    resources: options.resources,
+    targetFrameBytes: options.targetFrameBytes,
+    highWaterBytes: options.highWaterBytes,
+    maxOpenDatabases: options.maxOpenDatabases,
+    databaseIdleMs: options.databaseIdleMs,
+    onCommit: options.onCommit,
   });
+  const { dbs, sessions, resources } = sync;
+  const limits: Limits = sync.limits;
   const webRoot = options.webRoot === undefined ? defaultWebRoot() : options.webRoot;
   const serveStatic = webRoot && fs.existsSync(webRoot) ? createStaticHandler(webRoot) : null;
   if (!serveStatic) log.warn({ webRoot }, "no built web app to serve (run npm run build)");
-  const sessions = new Set<SyncSession>();
   // A signed-out session must not keep syncing on a socket it opened before.
   const accountsApi = createAccountsApi(
     accounts,
     tokens,
     log,
-    (userId) => {
-      for (const s of sessions) if (s.userId === userId) void s.recheckToken();
-    },
+    (userId) => sync.recheckTokens(userId),
     options.signupsPerHour ?? DEFAULT_SIGNUPS_PER_HOUR,
     (code) => metrics.accountRefusals.inc({ code }),
   );
@@ -128,21 +131,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     maxFrameBytes: limits.maxFrameBytes,
   }))
     metrics.limit.set({ name }, value);
-  const sessionDeps = {
-    dbs,
-    tokens,
-    limits,
-    metrics,
-    log,
-    targetFrameBytes: Math.min(
-      options.targetFrameBytes ?? DEFAULT_TARGET_FRAME_BYTES,
-      limits.maxFrameBytes,
-    ),
-    pageRows: 5_000,
-    highWaterBytes: options.highWaterBytes ?? 1024 * 1024,
-    resources,
-    onCommit: options.onCommit,
-  };
 
   const server = http.createServer((req, res) => {
     const pathname = new URL(req.url ?? "/", "http://x").pathname;
@@ -174,7 +162,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     });
   });
 
-  // Until its hello is verified a connection may send only small messages (see allowFullFrames).
+  // Until its hello is verified a connection may send only small messages (raiseMessageLimit).
   const wss = new WebSocketServer({ noServer: true, maxPayload: resources.preAuthMessageBytes });
   const alive = new WeakMap<WebSocket, boolean>();
   server.on("upgrade", (req, socket, head) => {
@@ -185,13 +173,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     wss.handleUpgrade(req, socket, head, (ws) => {
       alive.set(ws, true);
       ws.on("pong", () => alive.set(ws, true));
-      const session = new SyncSession(ws, sessionDeps, req.socket.remoteAddress ?? "unknown");
-      sessions.add(session);
-      metrics.connections.inc();
-      ws.on("close", () => {
-        sessions.delete(session);
-        metrics.connections.dec();
-      });
+      sync.accept(wsSessionSocket(ws), req.socket.remoteAddress ?? "unknown");
       ws.on("error", (err) => log.debug({ err }, "socket error"));
     });
   });
@@ -229,14 +211,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       closing ??= (async () => {
         clearInterval(pinger);
         const httpClosed = new Promise<void>((resolve) => server.close(() => resolve()));
-        for (const s of sessions) s.goAway();
+        sync.goAway();
         // Give "going away" a moment to reach clients, then cut whatever is left.
         await new Promise((r) => setTimeout(r, 50));
         for (const ws of wss.clients) ws.terminate();
         server.closeAllConnections();
         await httpClosed;
         wss.close();
-        dbs.close();
+        sync.close();
         accounts.close();
         log.info("NoteSync server stopped");
       })();

@@ -1,4 +1,13 @@
-import { ErrorCode, SCHEMA_VERSION, chunkChanges, type ChangesFrame } from "@notesync/protocol";
+import {
+  ErrorCode,
+  SCHEMA_VERSION,
+  chunkChanges,
+  encodeClientFrame,
+  encodeServerFrame,
+  type ClientChangesFrame,
+  type ServerChangesFrame,
+} from "@notesync/protocol";
+import { FakeClock } from "@notesync/protocol/testing";
 import Database from "better-sqlite3";
 import { loadCrsqlite } from "@notesync/crsqlite-native";
 import fs from "node:fs";
@@ -16,10 +25,10 @@ import {
 const ANY_SITE = new Uint8Array(16);
 const changesOf = (db: UserDatabase, after = 0) =>
   db.readChanges(after, ANY_SITE, 1_000_000).changes;
-const push = (c: RawClient, db: UserDatabase, after = 0): ChangesFrame => {
-  const frame: ChangesFrame = {
+const push = (c: RawClient, db: UserDatabase, after = 0): ClientChangesFrame => {
+  const frame: ClientChangesFrame = {
     type: "changes",
-    cursor: db.dbVersion(),
+    clientVersion: db.dbVersion(),
     partial: false,
     changes: changesOf(db, after),
   };
@@ -67,11 +76,11 @@ describe("sync server", () => {
 
     phone.exec("INSERT INTO note_versions (id, title) VALUES ('n1', 'groceries')");
     const sent = push(a, phone);
-    expect(await a.next("ack")).toEqual({ type: "ack", cursor: sent.cursor });
+    expect(await a.next("ack")).toEqual({ type: "ack", clientVersion: sent.clientVersion });
 
     const got = await b.next("changes");
     expect(got.changes.length).toBe(sent.changes.length);
-    laptop.applyFromClient(new Uint8Array(16), got.changes, got.cursor);
+    laptop.applyFromClient(new Uint8Array(16), got.changes, got.serverVersion);
     expect(titles(laptop.file)).toEqual(["groceries"]);
     // Nothing comes back to the phone: its own change is not echoed.
     await new Promise((r) => setTimeout(r, 100));
@@ -122,11 +131,11 @@ describe("sync server", () => {
     push(a, phone); // resent: harmless
     await a.next("ack");
     phone.exec("UPDATE note_versions SET title = 'two!' WHERE id = 'n2'");
-    push(a, phone, batch.cursor);
-    const ack = await a.next("ack");
+    push(a, phone, batch.clientVersion);
+    await a.next("ack");
 
-    b = track(await RawClient.sync(server, alice.token, laptop.siteId, first.cursor));
-    const missed = await b.changesUntil(ack.cursor);
+    b = track(await RawClient.sync(server, alice.token, laptop.siteId, first.serverVersion));
+    const missed = await b.changesUntil(b.welcome!.serverVersion);
     laptop.applyFromClient(new Uint8Array(16), missed, 0);
     expect(titles(laptop.file)).toEqual(["one", "two!"]);
     const count = (f: string) => {
@@ -158,7 +167,7 @@ describe("sync server", () => {
       serverVersion: 0,
       token: alice.token,
     });
-    expect((await c.next("welcome")).clientVersion).toBe(sent.cursor);
+    expect((await c.next("welcome")).clientVersion).toBe(sent.clientVersion);
   });
 
   it("pushes a change written to the database file by another process", async () => {
@@ -176,7 +185,7 @@ describe("sync server", () => {
     admin.close();
 
     const got = await b.next("changes", (f) => f.changes.length > 0, 2000);
-    laptop.applyFromClient(new Uint8Array(16), got.changes, got.cursor);
+    laptop.applyFromClient(new Uint8Array(16), got.changes, got.serverVersion);
     expect(titles(laptop.file)).toEqual(["from an import script"]);
   });
 
@@ -191,13 +200,13 @@ describe("sync server", () => {
     }
     // Pushed the way a client does: whole transactions, in frames under the target size.
     const pushed = { changes: changesOf(phone) };
-    const frames0 = [...chunkChanges(pushed.changes, { targetFrameBytes: 200 * 1024 })];
-    frames0.forEach((f) => a.send(f));
-    await a.next("ack", (f) => f.cursor === frames0.at(-1)!.cursor, 20_000);
+    const chunks = [...chunkChanges(pushed.changes, { targetFrameBytes: 200 * 1024 })];
+    a.sendChanges(pushed.changes, { targetFrameBytes: 200 * 1024 });
+    await a.next("ack", (f) => f.clientVersion === chunks.at(-1)!.version, 20_000);
 
     const laptop = track(clientDb(dir, "laptop"));
     const b = track(await RawClient.sync(server, alice.token, laptop.siteId));
-    const frames: ChangesFrame[] = [];
+    const frames: ServerChangesFrame[] = [];
     let received = 0;
     while (received < pushed.changes.length) {
       const f = await b.next("changes");
@@ -206,10 +215,9 @@ describe("sync server", () => {
     }
     expect(received).toBe(pushed.changes.length);
     expect(frames.length).toBeGreaterThanOrEqual(4);
-    const { encodeFrame } = await import("@notesync/protocol");
     for (const f of frames) {
       expect(f.partial).toBe(false);
-      expect(encodeFrame(f).length).toBeLessThanOrEqual(256 * 1024);
+      expect(encodeServerFrame(f).length).toBeLessThanOrEqual(256 * 1024);
     }
     // Every transaction arrives whole in one frame.
     const frameOfVersion = new Map<number, number>();
@@ -239,7 +247,7 @@ describe("bad input", () => {
     const c = await RawClient.sync(server, alice.token, phone.siteId);
     c.send({
       type: "changes",
-      cursor: phone.dbVersion(),
+      clientVersion: phone.dbVersion(),
       partial: false,
       changes: changesOf(phone),
     });
@@ -279,7 +287,7 @@ describe("bad input", () => {
       phone.exec(`UPDATE note_versions SET body = hex(randomblob(40000)) WHERE id = 'n1'`);
       c.send({
         type: "changes",
-        cursor: phone.dbVersion(),
+        clientVersion: phone.dbVersion(),
         partial: false,
         changes: changesOf(phone),
       });
@@ -287,7 +295,8 @@ describe("bad input", () => {
   it("refuses changes before hello", () =>
     refusedWith(
       ErrorCode.UnexpectedFrame,
-      (c) => c.send({ type: "changes", cursor: 1, partial: false, changes: changesOf(phone) }),
+      (c) =>
+        c.send({ type: "changes", clientVersion: 1, partial: false, changes: changesOf(phone) }),
       false,
     ));
   it("refuses a forged token", () =>
@@ -304,27 +313,29 @@ describe("bad input", () => {
       false,
     ));
   it("refuses an expired token", async () => {
-    const shortLived = await testServer({ dataDir: server.dataDir, tokenTtlSeconds: 1 });
-    const login = await fetch(`${shortLived.url}/api/login`, {
+    await server.close();
+    const clock = new FakeClock(Date.now());
+    server = await testServer({ dataDir: server.dataDir, tokenTtlSeconds: 60, clock });
+    const login = await fetch(`${server.url}/api/login`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ username: "alice", password: "correct horse" }),
     });
     const { token } = (await login.json()) as { token: string };
-    await shortLived.close();
-    await new Promise((r) => setTimeout(r, 2100));
-    await refusedWith(
-      ErrorCode.Unauthorized,
-      (c) =>
-        c.send({
-          type: "hello",
-          schemaVersion: SCHEMA_VERSION,
-          siteId: phone.siteId,
-          serverVersion: 0,
-          token,
-        }),
-      false,
-    );
+    const hello = (c: RawClient) =>
+      c.send({
+        type: "hello",
+        schemaVersion: SCHEMA_VERSION,
+        siteId: phone.siteId,
+        serverVersion: 0,
+        token,
+      });
+    const fresh = await RawClient.connect(server);
+    hello(fresh);
+    await fresh.next("welcome");
+    fresh.close();
+    clock.advance(61_000);
+    await refusedWith(ErrorCode.Unauthorized, hello, false);
   });
   it("refuses a schema version mismatch, saying which side must upgrade", async () => {
     await refusedWith(
@@ -341,10 +352,9 @@ describe("bad input", () => {
     );
   });
   it("refuses changes to an unknown table or column", async () => {
-    const { encodeFrame } = await import("@notesync/protocol");
-    const good = encodeFrame({
+    const good = encodeClientFrame({
       type: "changes",
-      cursor: 9,
+      clientVersion: 9,
       partial: false,
       changes: changesOf(phone),
     });

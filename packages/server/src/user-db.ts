@@ -1,13 +1,14 @@
-import Database from "better-sqlite3";
-import { loadCrsqlite } from "@notesync/crsqlite-native";
+import type Database from "better-sqlite3";
+import { bindParams, closeCrsqliteDatabase, openCrsqliteDatabase } from "@notesync/crsqlite-native";
 import { NoteTextKeeper } from "./note-text.js";
 import {
   INSERT_CHANGE,
   SCHEMA_VERSION,
   SELECT_CHANGES,
   changeParams,
+  lastWholeTransaction,
   rowToChange,
-  schemaStatements,
+  schemaUpgrade,
   type Change,
   type RawChangeRow,
 } from "@notesync/protocol";
@@ -29,6 +30,21 @@ export interface ChangePage {
   readonly more: boolean;
 }
 
+/** The server's own tables in each user's database, never replicated. */
+const SERVER_TABLES = [
+  `CREATE TABLE IF NOT EXISTS notesync_client_cursors (
+    site_id BLOB PRIMARY KEY NOT NULL,
+    client_version INTEGER NOT NULL
+  )`,
+  // The last server version each device acknowledged, and when: deletions every device has
+  // seen need no tombstone any more.
+  `CREATE TABLE IF NOT EXISTS notesync_client_acks (
+    site_id BLOB PRIMARY KEY NOT NULL,
+    server_version INTEGER NOT NULL,
+    seen_at INTEGER NOT NULL
+  )`,
+];
+
 const asBuffer = (b: Uint8Array) =>
   Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 
@@ -45,11 +61,7 @@ export class UserDatabase {
 
   constructor(readonly file: string) {
     try {
-      this.db = new Database(file);
-      this.db.pragma("journal_mode = WAL");
-      this.db.pragma("synchronous = NORMAL");
-      this.db.pragma("busy_timeout = 5000");
-      loadCrsqlite(this.db);
+      this.db = openCrsqliteDatabase(file);
       this.migrate();
       this.stmts = this.prepare();
       this.noteText = new NoteTextKeeper(this.db);
@@ -62,23 +74,10 @@ export class UserDatabase {
 
   private migrate(): void {
     const version = this.db.pragma("user_version", { simple: true }) as number;
-    if (version > SCHEMA_VERSION) {
-      throw new Error(`database schema ${version} is newer than this server's ${SCHEMA_VERSION}`);
-    }
-    if (version === SCHEMA_VERSION) return;
+    const upgrade = schemaUpgrade(version, SERVER_TABLES);
+    if (upgrade.length === 0) return;
     this.db.transaction(() => {
-      for (const sql of schemaStatements(version)) this.db.exec(sql);
-      this.db.exec(`CREATE TABLE IF NOT EXISTS notesync_client_cursors (
-        site_id BLOB PRIMARY KEY NOT NULL,
-        client_version INTEGER NOT NULL
-      )`);
-      // The last server version each device acknowledged, and when: deletions every device
-      // has seen need no tombstone any more.
-      this.db.exec(`CREATE TABLE IF NOT EXISTS notesync_client_acks (
-        site_id BLOB PRIMARY KEY NOT NULL,
-        server_version INTEGER NOT NULL,
-        seen_at INTEGER NOT NULL
-      )`);
+      for (const sql of upgrade) this.db.exec(sql);
       // Schema 2's server-side line merge kept earlier text values here; Yjs merges now.
       this.db.exec(`DROP TABLE IF EXISTS notesync_text_history`);
       // Only the server converts schema-2 text into Yjs, so no text is converted twice.
@@ -168,22 +167,18 @@ export class UserDatabase {
    */
   readChanges(afterVersion: number, excludeSite: Uint8Array, maxRows: number): ChangePage {
     const site = asBuffer(excludeSite);
-    const rows = this.stmts.page.all(afterVersion, site, maxRows) as RawChangeRow[];
-    if (rows.length === 0) return { changes: [], lastVersion: null, more: false };
-    const lastVersion = rows[rows.length - 1]![6];
-    if (rows.length < maxRows)
-      return { changes: rows.map(rowToChange), lastVersion: Number(lastVersion), more: false };
-    let end = rows.length;
-    while (end > 0 && rows[end - 1]![6] === lastVersion) end--;
-    if (end === 0) {
-      const whole = this.stmts.wholeVersion.all(lastVersion, site) as RawChangeRow[];
-      return { changes: whole.map(rowToChange), lastVersion: Number(lastVersion), more: true };
-    }
-    return {
-      changes: rows.slice(0, end).map(rowToChange),
-      lastVersion: Number(rows[end - 1]![6]),
-      more: true,
-    };
+    const rows = (this.stmts.page.all(afterVersion, site, maxRows) as RawChangeRow[]).map(
+      rowToChange,
+    );
+    const page = lastWholeTransaction(rows, maxRows);
+    if (page.whole)
+      return {
+        changes: page.changes,
+        lastVersion: page.lastVersion,
+        more: rows.length === maxRows,
+      };
+    const whole = this.stmts.wholeVersion.all(page.lastVersion, site) as RawChangeRow[];
+    return { changes: whole.map(rowToChange), lastVersion: page.lastVersion, more: true };
   }
 
   /**
@@ -199,14 +194,7 @@ export class UserDatabase {
     const before = this.dbVersion();
     try {
       this.db.transaction(() => {
-        for (const c of changes) {
-          const params = changeParams(c);
-          params[1] = asBuffer(c.pk);
-          params[9] = asBuffer(c.siteId);
-          const v = c.val;
-          if (v instanceof Uint8Array) params[4] = params[5] = params[6] = asBuffer(v);
-          insert.run(params);
-        }
+        for (const c of changes) insert.run(bindParams(changeParams(c)));
         this.noteText.afterApply(changes);
         setClientCursor.run(asBuffer(siteId), BigInt(clientVersion));
       })();
@@ -234,11 +222,7 @@ export class UserDatabase {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    try {
-      this.db.prepare("SELECT crsql_finalize()").get();
-    } finally {
-      this.db.close();
-    }
+    closeCrsqliteDatabase(this.db);
   }
 
   private closeQuietly(): void {

@@ -7,7 +7,8 @@ import { afterEach, beforeEach } from "vitest";
 import type { ChangeEvent, Database } from "../database.js";
 import { createNotesApi, type NotesApi } from "../notes/notes-api.js";
 import { createSyncClient, openNodeDatabase } from "../node/index.js";
-import type { SyncClient, SyncStatus } from "../sync-client.js";
+import type { SyncClient } from "../sync/sync-client.js";
+import type { SyncStatus } from "../sync/status.js";
 
 // Real server on loopback, real SQLite files, real WebSockets, Node clients through the Node adapter.
 export interface Device {

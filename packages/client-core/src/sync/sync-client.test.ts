@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { SyncStatus } from "./sync-client.js";
+import type { SyncStatus } from "./status.js";
 import {
   changesOut,
   device,
@@ -12,7 +12,7 @@ import {
   until,
   useWorld,
   waitFor,
-} from "./testing/world.test-helpers.js";
+} from "../testing/world.test-helpers.js";
 
 // Real server on loopback, real SQLite files, real WebSockets, Node clients through the Node adapter.
 useWorld();

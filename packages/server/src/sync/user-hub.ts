@@ -1,5 +1,6 @@
+import { systemClock, type Clock, type ClockTimer } from "@notesync/protocol";
 import { LiveBatch } from "./live-batch.js";
-import type { UserDatabase } from "./user-db.js";
+import type { UserDatabase } from "../user-db.js";
 
 /** What the hub needs of a connection to push changes to it. */
 export interface HubMember {
@@ -27,11 +28,11 @@ export class UserHub {
   readonly members = new Set<HubMember>();
   private head: number;
   private flushScheduled = false;
-  private recheck: NodeJS.Timeout | null = null;
+  private recheck: ClockTimer | null = null;
   private lastDataVersion: number;
   /** The database failed outside a request: the hub does nothing more (it is being closed). */
   private failed = false;
-  lastUsed = Date.now();
+  lastUsed: number;
 
   constructor(
     readonly userId: string,
@@ -42,7 +43,9 @@ export class UserHub {
       throw err;
     },
     private readonly liveMaxRows = 5_000,
+    private readonly clock: Clock = systemClock,
   ) {
+    this.lastUsed = clock.now();
     this.head = db.dbVersion();
     this.lastDataVersion = db.dataVersion();
   }
@@ -95,19 +98,19 @@ export class UserHub {
   noticeFileWrite(): void {
     this.checkExternalWrite();
     if (this.failed) return;
-    if (this.recheck) clearTimeout(this.recheck);
+    if (this.recheck) this.clock.clearTimeout(this.recheck);
     let delay = 2;
     const again = () => {
       this.checkExternalWrite();
       delay *= 4;
-      this.recheck = delay <= 128 ? setTimeout(again, delay) : null;
+      this.recheck = delay <= 128 ? this.clock.setTimeout(again, delay) : null;
     };
-    this.recheck = setTimeout(again, delay);
+    this.recheck = this.clock.setTimeout(again, delay);
   }
 
   /** Stops timers (the database is being closed). */
   dispose(): void {
-    if (this.recheck) clearTimeout(this.recheck);
+    if (this.recheck) this.clock.clearTimeout(this.recheck);
     this.recheck = null;
   }
 
