@@ -37,6 +37,8 @@ export interface AccountStoreOptions {
   /** scrypt computations at once; the rest queue. */
   readonly hashConcurrency?: number;
   readonly loginThrottle?: Partial<LoginThrottleOptions>;
+  /** Milliseconds since the epoch, for the sign-in backoff (tests pass a fake clock's). */
+  readonly now?: () => number;
 }
 
 /**
@@ -48,7 +50,10 @@ export class AccountStore implements SessionRegistry {
   private readonly throttle: LoginThrottle;
   private readonly passwords: PasswordHasher;
 
+  private readonly now: () => number;
+
   constructor(file: string, options: AccountStoreOptions = {}) {
+    this.now = options.now ?? Date.now;
     this.db = new Database(file);
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("busy_timeout = 5000"); // several server processes may share it
@@ -193,7 +198,7 @@ export class AccountStore implements SessionRegistry {
     address: string,
     wrong: string,
   ): Promise<void> {
-    const waitMs = this.throttle.begin(username, address);
+    const waitMs = this.throttle.begin(username, address, this.now());
     if (waitMs > 0) {
       const seconds = Math.ceil(waitMs / 1000);
       throw new AccountFailure(
@@ -204,7 +209,7 @@ export class AccountStore implements SessionRegistry {
     }
     if (!(await this.passwords.verify(password, stored)))
       throw new AccountFailure(AccountError.BadCredentials, wrong);
-    this.throttle.succeeded(username, address);
+    this.throttle.succeeded(username, address, this.now());
   }
 
   close(): void {

@@ -90,7 +90,9 @@ describe("flow control and liveness", () => {
     server = await testServer({ pingIntervalMs: 50 });
     const alice = await account(server, "alice");
     const c = await RawClient.sync(server, alice.token, ANY_SITE);
-    await new Promise((r) => setTimeout(r, 400));
+    // Eight pings answered: a connection dropped for a missed ping would have closed by then.
+    let pings = 0;
+    await new Promise<void>((resolve) => c.ws.on("ping", () => ++pings === 8 && resolve()));
     expect(c.closeCode).toBeNull();
     c.close();
   });

@@ -187,7 +187,8 @@ describe(`fuzzing what an account can send (seed ${SEED})`, () => {
     probing = false;
     await probe;
     expect(codes.get(ErrorCode.MalformedFrame) ?? 0, `seed ${SEED}`).toBeGreaterThan(500);
-    expect(slowest, `seed ${SEED}: slowest /healthz`).toBeLessThan(100);
+    // Not a benchmark (other processes share the CPU): a second would mean the event loop stalled.
+    expect(slowest, `seed ${SEED}: slowest /healthz`).toBeLessThan(1000);
     // Every device of the account still syncs: a new note from one reaches another.
     const a = await RawClient.sync(s, alice.token, new Uint8Array(16).fill(1));
     const b = await RawClient.sync(s, alice.token, new Uint8Array(16).fill(2));

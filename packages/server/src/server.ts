@@ -87,11 +87,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   fs.mkdirSync(dataDir, { recursive: true });
   const metrics = createMetrics();
   const secret = TokenService.loadSecret(dataDir, options.secret, log);
+  const now = options.clock ? () => options.clock!.now() : Date.now;
   const accounts = new AccountStore(path.join(dataDir, "accounts.db"), {
     hashConcurrency: options.hashConcurrency,
     loginThrottle: options.loginThrottle,
+    now,
   });
-  const now = options.clock ? () => options.clock!.now() : Date.now;
   const tokens = new TokenService(secret, options.tokenTtlSeconds ?? 30 * 24 * 3600, accounts, now);
   const metricsAllowed = createMetricsAccess({
     allow: options.metricsAllow,

@@ -55,6 +55,26 @@ describe("sync server", () => {
     return x;
   };
 
+  /**
+   * Another device of the same user writes a marker note, and `c` waits until it arrives. The
+   * server sends a connection's changes in commit order, so whatever it would have sent `c`
+   * before (an echo, another user's change) has arrived by then.
+   */
+  let markers = 0;
+  async function barrier(c: RawClient, token: string): Promise<void> {
+    const id = `marker-${++markers}`;
+    const device = track(clientDb(dir, id));
+    device.exec(`INSERT INTO notes (id, pinned) VALUES ('${id}', 1)`);
+    const sender = track(await RawClient.sync(server, token, device.siteId));
+    push(sender, device);
+    await sender.next("ack");
+    const pk = Buffer.from(id);
+    const arrived = await c.next("changes", (f) =>
+      f.changes.some((ch) => Buffer.from(ch.pk).includes(pk)),
+    );
+    expect(arrived.changes.every((ch) => Buffer.from(ch.pk).includes(pk))).toBe(true);
+  }
+
   beforeEach(async () => {
     server = await testServer();
     dir = tempDir();
@@ -83,7 +103,7 @@ describe("sync server", () => {
     laptop.applyFromClient(new Uint8Array(16), got.changes, got.serverVersion);
     expect(titles(laptop.file)).toEqual(["groceries"]);
     // Nothing comes back to the phone: its own change is not echoed.
-    await new Promise((r) => setTimeout(r, 100));
+    await barrier(a, alice.token);
     expect(a.frames.filter((f) => f.type === "changes")).toEqual([]);
   });
 
@@ -104,7 +124,8 @@ describe("sync server", () => {
     malloryDb.exec("INSERT INTO note_versions (id, title) VALUES ('secret', 'mallory was here')");
     push(m, malloryDb);
     await m.next("ack");
-    await new Promise((r) => setTimeout(r, 100));
+    await barrier(a, alice.token);
+    await barrier(m, mallory.token);
 
     expect(m.frames.filter((f) => f.type === "changes")).toEqual([]);
     expect(a.frames.filter((f) => f.type === "changes")).toEqual([]);

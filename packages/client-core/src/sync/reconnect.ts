@@ -46,11 +46,10 @@ export class ReconnectSchedule {
   /** Runs `connect` after the next backoff delay, unless an attempt is already scheduled. */
   later(connect: () => void): void {
     if (this.timer) return;
-    const delay = backoffDelay(this.attempt++, this.initialMs, this.maxMs, () =>
-      this.clock.random(),
-    );
+    const delay = backoffDelay(this.attempt, this.initialMs, this.maxMs, () => this.clock.random());
     this.timer = this.clock.setTimeout(() => {
       this.timer = null;
+      this.attempt++; // a cancelled wait does not count as an attempt
       connect();
     }, delay);
   }

@@ -7,7 +7,7 @@ import { afterEach, beforeEach } from "vitest";
 import type { ChangeEvent, Database } from "../database.js";
 import { createNotesApi, type NotesApi } from "../notes/notes-api.js";
 import { createSyncClient, openNodeDatabase } from "../node/index.js";
-import type { SyncClient } from "../sync/sync-client.js";
+import type { SyncClient, SyncClientOptions } from "../sync/sync-client.js";
 import type { SyncStatus } from "../sync/status.js";
 
 // Real server on loopback, real SQLite files, real WebSockets, Node clients through the Node adapter.
@@ -43,7 +43,12 @@ export async function signup(username = "alice"): Promise<string> {
   return ((await res.json()) as { token: string }).token;
 }
 
-export async function device(name: string, token: string, begin = true): Promise<Device> {
+export async function device(
+  name: string,
+  token: string,
+  begin = true,
+  options: Partial<SyncClientOptions> = {},
+): Promise<Device> {
   const file = path.join(dir, `${name}.db`);
   const db = await openNodeDatabase(file);
   const client = createSyncClient({
@@ -51,6 +56,7 @@ export async function device(name: string, token: string, begin = true): Promise
     url: server.syncUrl,
     getToken: () => token,
     reconnect: { initialMs: 20, maxMs: 200 },
+    ...options,
   });
   const notes = createNotesApi(db, { onChange: (l) => client.on("change", l) });
   const d: Device = { name, file, db, client, notes, events: [] };
