@@ -128,7 +128,7 @@ async function step(users: number, seconds: number, workers: string) {
             );
           };
           tick();
-          timers.push(setInterval(tick, 1000) as unknown as NodeJS.Timeout);
+          timers.push(setInterval(tick, 1000));
         },
         (1000 * i) / writers.length,
       ),

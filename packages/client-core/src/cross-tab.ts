@@ -64,9 +64,8 @@ function shareChanges(db: Database, channel: ChannelLike): Database {
 export function createCrossTabSyncClient(
   options: CrossTabOptions,
 ): SyncClient & { readonly isLeader: boolean } {
-  const locks = options.locks ?? (navigator.locks as unknown as LockManagerLike);
-  const channel =
-    options.channel ?? (new BroadcastChannel(`notesync:${options.name}`) as unknown as ChannelLike);
+  const locks: LockManagerLike = options.locks ?? navigator.locks;
+  const channel: ChannelLike = options.channel ?? new BroadcastChannel(`notesync:${options.name}`);
   const db = shareChanges(options.db, channel);
   const listeners = {
     status: new Set<(s: SyncStatus) => void>(),

@@ -29,13 +29,12 @@ const reencode = (from: Sample["from"], frame: unknown) => encodeSample({ from, 
 /** Compares with binary fields as plain arrays (Node decodes bin as Buffer). */
 const plain = (v: unknown): unknown =>
   JSON.parse(
-    JSON.stringify(v, (_k, x) =>
-      typeof x === "bigint"
-        ? `${x}n`
-        : x instanceof Uint8Array || x?.type === "Buffer"
-          ? Array.from(x instanceof Uint8Array ? x : x.data)
-          : x,
-    ),
+    JSON.stringify(v, (_k, x: unknown) => {
+      if (typeof x === "bigint") return `${x}n`;
+      if (x instanceof Uint8Array) return Array.from(x);
+      const json = x as { type?: unknown; data?: unknown } | null;
+      return json?.type === "Buffer" ? json.data : x;
+    }),
   );
 
 describe("frame codec", () => {

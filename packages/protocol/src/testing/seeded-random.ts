@@ -1,13 +1,13 @@
 /** A seeded generator (mulberry32) with helpers, so a failing random test reproduces from its seed. */
 export interface SeededRandom {
   /** A number in [0, 1). */
-  next(): number;
+  readonly next: () => number;
   /** An integer in [0, n). */
-  int(n: number): number;
-  pick<T>(items: readonly T[]): T;
+  readonly int: (n: number) => number;
+  readonly pick: <T>(items: readonly T[]) => T;
   /** True with probability `p`. */
-  chance(p: number): boolean;
-  bytes(n: number): Uint8Array;
+  readonly chance: (p: number) => boolean;
+  readonly bytes: (n: number) => Uint8Array;
 }
 
 export function seededRandom(seed: number): SeededRandom {
