@@ -16,6 +16,7 @@ import type { ResourceLimits } from "../resource-limits.js";
 import type { TokenService } from "../tokens.js";
 import { StorageError } from "../user-db.js";
 import { AckRecorder } from "./ack-recorder.js";
+import { admit, verifyHello } from "./handshake.js";
 import { FrameWriter } from "./frame-writer.js";
 import { InboundStream } from "./inbound-stream.js";
 import type { LiveBatch } from "./live-batch.js";
@@ -201,40 +202,19 @@ export class SyncSession implements HubMember {
 
   private async onHello(hello: HelloFrame): Promise<void> {
     this.state = "authenticating";
-    let userId: string;
-    try {
-      userId = await this.deps.tokens.verify(hello.token);
-    } catch (err) {
-      throw new ProtocolError(
-        ErrorCode.Unauthorized,
-        `invalid session token: ${(err as Error).message}`,
-      );
-    }
-    if (hello.schemaVersion !== SCHEMA_VERSION) {
-      const older =
-        hello.schemaVersion < SCHEMA_VERSION
-          ? "reload the app to upgrade it"
-          : "the server must be upgraded";
-      throw new ProtocolError(
-        ErrorCode.SchemaMismatch,
-        `client schema ${hello.schemaVersion}, server schema ${SCHEMA_VERSION}: ${older}`,
-      );
-    }
+    const userId = await verifyHello(hello, this.deps.tokens);
     if (this.state !== "authenticating") return; // closed while verifying
     const { deps } = this;
-    const hub = deps.dbs.open(userId);
-    if (hub.members.size >= deps.resources.connectionsPerUser)
-      throw new ProtocolError(
-        ErrorCode.LimitReached,
-        `this account already has ${hub.members.size} connections open (the limit is ${deps.resources.connectionsPerUser}): close some tabs or devices`,
-      );
+    const { hub, fromServerVersion, headServerVersion } = admit(
+      userId,
+      hello,
+      deps.dbs,
+      deps.resources,
+    );
     this.log = this.log.child({
       userId,
       site: Buffer.from(hello.siteId).toString("hex").slice(0, 8),
     });
-    const head = hub.db.dbVersion();
-    // A cursor beyond our head means this database was replaced (restored from a backup): start over.
-    const fromServerVersion = hello.serverVersion <= head ? hello.serverVersion : 0;
     this.synced = {
       hub,
       hello,
@@ -273,9 +253,9 @@ export class SyncSession implements HubMember {
       schemaVersion: SCHEMA_VERSION,
       siteId: hub.db.siteId,
       clientVersion: hub.db.clientCursor(hello.siteId),
-      serverVersion: head,
+      serverVersion: headServerVersion,
     });
-    this.log.info({ serverVersion: fromServerVersion, head }, "client connected");
+    this.log.info({ fromServerVersion, headServerVersion }, "client connected");
     this.synced.outbound.pump();
   }
 
