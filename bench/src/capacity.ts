@@ -44,6 +44,7 @@ async function connect(syncUrl: string, jwt: string): Promise<Conn> {
           siteId: conn.siteId,
           serverVersion: 0,
           token: jwt,
+          incarnation: new Uint8Array(),
         }),
       ),
     );

@@ -13,6 +13,7 @@ async function helloAnswer(syncUrl: string, token: string): Promise<string> {
       siteId: new Uint8Array(16).fill(7),
       serverVersion: 0,
       token,
+      incarnation: new Uint8Array(),
     }),
   );
   const data = await new Promise<Buffer>((resolve) => ws.once("message", resolve));

@@ -62,5 +62,6 @@ export {
   openCrsqliteDatabase,
   closeCrsqliteDatabase,
   bindParams,
+  fileIdentity,
   type OpenOptions,
 } from "./open.js";

@@ -1,4 +1,5 @@
 import BetterSqlite3 from "better-sqlite3";
+import fs from "node:fs";
 import { crsqliteExtensionPath, loadCrsqlite } from "./index.js";
 
 export interface OpenOptions {
@@ -52,4 +53,14 @@ export function bindParams(params: readonly unknown[] | undefined): unknown[] {
       return Buffer.from(p.buffer, p.byteOffset, p.byteLength);
     return p;
   });
+}
+
+/**
+ * A database file's identity on disk (device and inode numbers), or null for an in-memory
+ * database. A copy or a restore of the file has another identity than the file it came from.
+ */
+export function fileIdentity(file: string): string | null {
+  if (file === ":memory:" || file === "") return null;
+  const stat = fs.statSync(file);
+  return `${stat.dev}:${stat.ino}`;
 }

@@ -126,10 +126,10 @@ describe("frame validation", () => {
   it("refuses a wrong protocol version, unknown types, wrong arity and trailing bytes", () => {
     const hello = encodeSample(SAMPLE_FRAMES.hello!);
     const v2 = Uint8Array.from(hello);
-    v2[1] = 2; // [fixarray, fixint version, ...]
+    v2[1] = 3; // [fixarray, fixint version, ...]
     refuse(v2, ErrorCode.ProtocolVersion);
-    refuse(Buffer.from("92 01 a4 6e 6f 70 65".replace(/ /g, ""), "hex"), ErrorCode.MalformedFrame); // [1, "nope"]
-    refuse(Buffer.from("92 01 a3 61 63 6b".replace(/ /g, ""), "hex"), ErrorCode.MalformedFrame); // [1, "ack"]
+    refuse(Buffer.from("92 02 a4 6e 6f 70 65".replace(/ /g, ""), "hex"), ErrorCode.MalformedFrame); // [2, "nope"]
+    refuse(Buffer.from("92 02 a3 61 63 6b".replace(/ /g, ""), "hex"), ErrorCode.MalformedFrame); // [2, "ack"]
     refuse(Buffer.concat([hello, Buffer.from([0xc0])]), ErrorCode.MalformedFrame);
     refuse(new Uint8Array(0), ErrorCode.MalformedFrame);
   });

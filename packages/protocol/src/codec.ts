@@ -45,6 +45,7 @@ function wireValue(v: SqlValue): unknown {
 }
 
 const SITE_ID_BYTES = 16;
+export const INCARNATION_BYTES = 16;
 const siteKey = (id: Uint8Array) => Array.from(id, (b) => b.toString(16).padStart(2, "0")).join("");
 
 function encodeChanges(changes: readonly Change[]): [Uint8Array[], string[], unknown[]] {
@@ -85,6 +86,7 @@ export function encodeClientFrame(frame: ClientFrame): Uint8Array {
         frame.siteId,
         wireInt(frame.serverVersion),
         frame.token,
+        frame.incarnation,
       ]);
     case "changes":
       return pack(frame.type, [
@@ -108,6 +110,7 @@ export function encodeServerFrame(frame: ServerFrame): Uint8Array {
         frame.siteId,
         wireInt(frame.clientVersion),
         wireInt(frame.serverVersion),
+        frame.incarnation,
       ]);
     case "changes":
       return pack(frame.type, [
@@ -141,6 +144,14 @@ function bytes(v: unknown, what: string, length?: number): Uint8Array {
   if (!(v instanceof Uint8Array)) return fail(`${what} must be binary`);
   if (length !== undefined && v.length !== length) fail(`${what} must be ${length} bytes`);
   return v;
+}
+
+/** A hello's incarnation: 16 bytes, or none (a client that has not synced yet). */
+function incarnation(v: unknown): Uint8Array {
+  const b = bytes(v, "incarnation");
+  if (b.length !== 0 && b.length !== INCARNATION_BYTES)
+    fail(`incarnation must be empty or ${INCARNATION_BYTES} bytes`);
+  return b;
 }
 
 function str(v: unknown, what: string, maxLength = 1 << 20): string {
@@ -225,23 +236,25 @@ function decodeFields(raw: unknown, limits: Limits, from: Direction): ClientFram
   switch (type) {
     case "hello":
       only("client");
-      arity(4);
+      arity(5);
       return {
         type,
         schemaVersion: version(f[0], "schema version"),
         siteId: bytes(f[1], "site id", SITE_ID_BYTES),
         serverVersion: version(f[2], "server version"),
         token: str(f[3], "token", 4096),
+        incarnation: incarnation(f[4]),
       };
     case "welcome":
       only("server");
-      arity(4);
+      arity(5);
       return {
         type,
         schemaVersion: version(f[0], "schema version"),
         siteId: bytes(f[1], "site id", SITE_ID_BYTES),
         clientVersion: version(f[2], "client version"),
         serverVersion: version(f[3], "server version"),
+        incarnation: bytes(f[4], "incarnation", INCARNATION_BYTES),
       };
     case "changes": {
       arity(5);

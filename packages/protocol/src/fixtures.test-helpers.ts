@@ -11,6 +11,7 @@ import { ErrorCode } from "./errors.js";
 
 export const SITE_A = Uint8Array.from({ length: 16 }, (_, i) => i + 1);
 export const SITE_B = Uint8Array.from({ length: 16 }, (_, i) => 0xf0 - i);
+export const INCARNATION = Uint8Array.from({ length: 16 }, (_, i) => 0xa0 + i);
 const pk = (id: string) => Uint8Array.from([0x01, 0x0b, id.length, ...Buffer.from(id)]);
 
 export function change(dbVersion: number, over: Partial<Change> = {}): Change {
@@ -37,7 +38,14 @@ export type Sample =
 export const SAMPLE_FRAMES: Record<string, Sample> = {
   hello: {
     from: "client",
-    frame: { type: "hello", schemaVersion: 2, siteId: SITE_A, serverVersion: 42, token: "t0ken" },
+    frame: {
+      type: "hello",
+      schemaVersion: 2,
+      siteId: SITE_A,
+      serverVersion: 42,
+      token: "t0ken",
+      incarnation: INCARNATION,
+    },
   },
   welcome: {
     from: "server",
@@ -47,6 +55,7 @@ export const SAMPLE_FRAMES: Record<string, Sample> = {
       siteId: SITE_B,
       clientVersion: 7,
       serverVersion: 5_000_000_000,
+      incarnation: INCARNATION,
     },
   },
   changes: {

@@ -27,6 +27,11 @@ export interface HelloFrame {
   readonly serverVersion: number;
   /** The signed session token from `/api/login`. */
   readonly token: string;
+  /**
+   * The server database's incarnation that `serverVersion` belongs to (16 bytes), or empty when
+   * the client has none yet. Another incarnation than the server's makes it stream from 0.
+   */
+  readonly incarnation: Uint8Array;
 }
 
 /** Server -> client, the answer to a valid hello. */
@@ -39,6 +44,12 @@ export interface WelcomeFrame {
   readonly clientVersion: number;
   /** The server database's `db_version` now (server clock): the catch-up is complete at this cursor. */
   readonly serverVersion: number;
+  /**
+   * The server database's incarnation (16 bytes): it changes whenever the database's history is
+   * not the one clients saw (restored from a backup, replaced, recreated). A client that sees a
+   * new one sends every change it holds, whoever made it, and downloads from 0.
+   */
+  readonly incarnation: Uint8Array;
 }
 
 /**

@@ -10,6 +10,7 @@ export {
   decodeClientFrame,
   decodeServerFrame,
   REAL_EXT_TYPE,
+  INCARNATION_BYTES,
   type DecodeResult,
 } from "./codec.js";
 export {

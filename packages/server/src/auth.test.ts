@@ -75,6 +75,7 @@ async function helloRefusal(server: TestServer, token: string): Promise<string> 
     siteId: new Uint8Array(16).fill(9),
     serverVersion: 0,
     token,
+    incarnation: new Uint8Array(),
   });
   const error = await c.next("error");
   await c.closed;

@@ -73,6 +73,11 @@ export class DbCache {
         this.clock,
       );
       this.hubs.set(userId, hub);
+      if (hub.db.incarnationChange)
+        this.options.log.info(
+          { userId, reason: hub.db.incarnationChange },
+          "user database has a new incarnation: devices will send everything they hold",
+        );
       this.options.log.debug(
         { userId, ms: Math.round(performance.now() - started) },
         "opened user database",

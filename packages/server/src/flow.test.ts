@@ -76,6 +76,7 @@ describe("flow control and liveness", () => {
         siteId: ANY_SITE,
         serverVersion: 0,
         token: alice.token,
+        incarnation: new Uint8Array(),
       }),
     );
     const closedAt = await new Promise<number>((resolve) =>

@@ -87,6 +87,7 @@ describe("the server process", () => {
       siteId: phone.siteId,
       serverVersion: 0,
       token: alice.token,
+      incarnation: new Uint8Array(),
     });
     const welcome = await again.next("welcome");
     // The client resends whatever the server has not recorded as applied.

@@ -77,6 +77,7 @@ describe("resource limits", () => {
       siteId: site(3),
       serverVersion: 0,
       token: alice.token,
+      incarnation: new Uint8Array(),
     });
     const err = await third.next("error");
     expect(err.code).toBe(ErrorCode.LimitReached);

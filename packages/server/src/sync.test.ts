@@ -144,6 +144,7 @@ describe("sync server", () => {
     const a = track(await RawClient.sync(server, alice.token, phone.siteId));
     let b = track(await RawClient.sync(server, alice.token, laptop.siteId));
     const first = await b.next("changes");
+    const incarnation = b.welcome!.incarnation;
     b.close();
 
     phone.exec("INSERT INTO note_versions (id, title) VALUES ('n1', 'one'), ('n2', 'two')");
@@ -155,7 +156,9 @@ describe("sync server", () => {
     push(a, phone, batch.clientVersion);
     await a.next("ack");
 
-    b = track(await RawClient.sync(server, alice.token, laptop.siteId, first.serverVersion));
+    b = track(
+      await RawClient.sync(server, alice.token, laptop.siteId, first.serverVersion, incarnation),
+    );
     const missed = await b.changesUntil(b.welcome!.serverVersion);
     laptop.applyFromClient(new Uint8Array(16), missed, 0);
     expect(titles(laptop.file)).toEqual(["one", "two!"]);
@@ -187,6 +190,7 @@ describe("sync server", () => {
       siteId: phone.siteId,
       serverVersion: 0,
       token: alice.token,
+      incarnation: new Uint8Array(),
     });
     expect((await c.next("welcome")).clientVersion).toBe(sent.clientVersion);
   });
@@ -330,6 +334,7 @@ describe("bad input", () => {
           siteId: phone.siteId,
           serverVersion: 0,
           token: alice.token.slice(0, -4) + "AAAA",
+          incarnation: new Uint8Array(),
         }),
       false,
     ));
@@ -350,6 +355,7 @@ describe("bad input", () => {
         siteId: phone.siteId,
         serverVersion: 0,
         token,
+        incarnation: new Uint8Array(),
       });
     const fresh = await RawClient.connect(server);
     hello(fresh);
@@ -368,6 +374,7 @@ describe("bad input", () => {
           siteId: phone.siteId,
           serverVersion: 0,
           token: alice.token,
+          incarnation: new Uint8Array(),
         }),
       false,
     );
@@ -401,6 +408,7 @@ describe("bad input", () => {
       siteId: phone.siteId,
       serverVersion: 0,
       token: bob.token,
+      incarnation: new Uint8Array(),
     });
     const err = await c.next("error");
     expect(err.code).toBe(ErrorCode.StorageFailed);

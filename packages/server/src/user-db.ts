@@ -1,5 +1,11 @@
 import type Database from "better-sqlite3";
-import { bindParams, closeCrsqliteDatabase, openCrsqliteDatabase } from "@notesync/crsqlite-native";
+import {
+  bindParams,
+  closeCrsqliteDatabase,
+  fileIdentity,
+  openCrsqliteDatabase,
+} from "@notesync/crsqlite-native";
+import crypto from "node:crypto";
 import { NoteTextKeeper } from "./note-text.js";
 import {
   INSERT_CHANGE,
@@ -43,6 +49,8 @@ const SERVER_TABLES = [
     server_version INTEGER NOT NULL,
     seen_at INTEGER NOT NULL
   )`,
+  // The database's incarnation and the file identity it was given for (PROTOCOL.md §4.1).
+  `CREATE TABLE IF NOT EXISTS notesync_server_state (key TEXT PRIMARY KEY NOT NULL, value)`,
 ];
 
 const asBuffer = (b: Uint8Array) =>
@@ -54,6 +62,9 @@ const asBuffer = (b: Uint8Array) =>
  */
 export class UserDatabase {
   readonly siteId: Buffer;
+  /** Why this open gave the database a new incarnation, or null when it kept its own. */
+  readonly incarnationChange: string | null;
+  private current: Buffer;
   private readonly db: Database.Database;
   private readonly stmts: ReturnType<UserDatabase["prepare"]>;
   private readonly noteText: NoteTextKeeper;
@@ -66,6 +77,9 @@ export class UserDatabase {
       this.stmts = this.prepare();
       this.noteText = new NoteTextKeeper(this.db);
       this.siteId = this.db.prepare("SELECT crsql_site_id()").pluck().get() as Buffer;
+      const found = this.checkIncarnation(file);
+      this.current = found.incarnation;
+      this.incarnationChange = found.change;
     } catch (err) {
       this.closeQuietly();
       throw new StorageError(`cannot open ${file}: ${(err as Error).message}`, { cause: err });
@@ -75,7 +89,8 @@ export class UserDatabase {
   private migrate(): void {
     const version = this.db.pragma("user_version", { simple: true }) as number;
     const upgrade = schemaUpgrade(version, SERVER_TABLES);
-    if (upgrade.length === 0) return;
+    // The server's own tables may be newer than the schema (added without a schema change).
+    if (upgrade.length === 0) return SERVER_TABLES.forEach((sql) => this.db.exec(sql));
     this.db.transaction(() => {
       for (const sql of upgrade) this.db.exec(sql);
       // Schema 2's server-side line merge kept earlier text values here; Yjs merges now.
@@ -84,6 +99,55 @@ export class UserDatabase {
       if (version > 0 && version < 3) new NoteTextKeeper(this.db).convertSchema2();
       this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
     })();
+  }
+
+  /**
+   * The incarnation this file has, or a new one when it cannot vouch for its history: it never
+   * had one, or its file identity is not the one recorded (a copy or a restore of the file).
+   */
+  private checkIncarnation(file: string): { incarnation: Buffer; change: string | null } {
+    const get = this.db.prepare("SELECT value FROM notesync_server_state WHERE key = ?").pluck();
+    const incarnation = get.get("incarnation") as Buffer | undefined;
+    const recorded = get.get("file_identity") as string | undefined;
+    const identity = fileIdentity(file);
+    if (incarnation && (identity === null || recorded === identity))
+      return { incarnation, change: null };
+    const change = !incarnation
+      ? "a database with no incarnation yet"
+      : `the file is a copy or a restore (identity ${identity}, recorded ${recorded})`;
+    return { incarnation: this.writeIncarnation(identity), change };
+  }
+
+  private writeIncarnation(identity: string | null): Buffer {
+    const incarnation = crypto.randomBytes(16);
+    const set = this.db.prepare(
+      `INSERT INTO notesync_server_state (key, value) VALUES (?, ?)
+       ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+    );
+    this.db.transaction(() => {
+      set.run("incarnation", incarnation);
+      set.run("file_identity", identity);
+      // Acks of another history say nothing about which deletions devices have seen in this one.
+      this.db.exec("DELETE FROM notesync_client_acks");
+    })();
+    return incarnation;
+  }
+
+  /** The database's incarnation (16 bytes): a new one means a history clients have not all seen. */
+  get incarnation(): Buffer {
+    return this.current;
+  }
+
+  /** Gives the database a new incarnation (its history is not what clients saw); returns it. */
+  newIncarnation(): Buffer {
+    try {
+      this.current = this.writeIncarnation(fileIdentity(this.file));
+      return this.current;
+    } catch (err) {
+      throw new StorageError(`recording a new incarnation failed: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
   }
 
   private prepare() {

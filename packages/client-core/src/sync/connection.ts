@@ -10,7 +10,12 @@ import {
   type WelcomeFrame,
 } from "@notesync/protocol";
 import type { SqlExecutor } from "../database.js";
-import { saveAckedClientVersion, type SyncCursors } from "./cursors.js";
+import {
+  saveAckedClientVersion,
+  saveIncarnation,
+  saveServerVersion,
+  type SyncCursors,
+} from "./cursors.js";
 import type { Inbound } from "./inbound.js";
 import type { Outbound } from "./outbound.js";
 import { SyncErrorCode, type SyncStatus } from "./status.js";
@@ -59,6 +64,7 @@ export class Connection {
       siteId: deps.db.siteId,
       serverVersion: deps.cursors.serverVersion,
       token: deps.token,
+      incarnation: deps.cursors.incarnation,
     });
   }
 
@@ -126,10 +132,32 @@ export class Connection {
     // The server's record of our pushes wins: if it lost some (restored from a backup), we resend them.
     deps.cursors.ackedClientVersion = welcome.clientVersion;
     await saveAckedClientVersion(deps.db, welcome.clientVersion);
+    const refilled = await this.newIncarnation(welcome.incarnation, localVersion);
     const progress = deps.inbound.begin(welcome.serverVersion);
     deps.setStatus({ state: "syncing", progress, error: null });
     await deps.refreshPending();
-    await deps.outbound.begin((f) => this.send(f), welcome.clientVersion);
+    await deps.outbound.begin((f) => this.send(f), welcome.clientVersion, refilled);
+  }
+
+  /**
+   * PROTOCOL.md §4.1: the server's database is another incarnation than the one our cursor
+   * belongs to (restored, replaced). It sends from 0; if this database holds any change, all of
+   * them go back to it, and the incarnation is stored once they are acked. Returns that step.
+   */
+  private async newIncarnation(
+    incarnation: Uint8Array,
+    localVersion: number,
+  ): Promise<(() => Promise<void>) | undefined> {
+    const { cursors, db } = this.deps;
+    if (sameBytes(incarnation, cursors.incarnation)) return undefined;
+    cursors.serverVersion = 0;
+    await saveServerVersion(db, 0);
+    const store = async () => {
+      cursors.incarnation = incarnation;
+      await saveIncarnation(db, incarnation);
+    };
+    if (localVersion === 0) return void (await store());
+    return store;
   }
 
   private fail(err: unknown): void {
@@ -148,4 +176,8 @@ export class Connection {
     this.ended = true;
     this.deps.end(code, terminal);
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }

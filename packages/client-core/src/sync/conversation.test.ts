@@ -14,8 +14,8 @@ import { createSyncClient, type SyncClient } from "./sync-client.js";
 // The whole conversation in one process: three clients and a server's sync sessions over
 // hand-flushed in-memory sockets, with real SQLite files and one fake clock. A seeded schedule
 // edits, flushes messages one at a time in random directions, drops connections, restarts
-// clients and the server, and lets tokens expire; afterwards every replica must hold the same
-// notes. A failure prints its seed; NOTESYNC_FUZZ_SEED=<seed> replays it.
+// clients and the server, loses devices, puts an older copy of the server's files back, and
+// lets tokens expire; afterwards every replica must hold the same notes. A failure prints its seed; NOTESYNC_FUZZ_SEED=<seed> replays it.
 const SEED = seedFromEnv("NOTESYNC_FUZZ_SEED", process.env);
 const RUNS = 10;
 const STEPS = 300;
@@ -115,6 +115,39 @@ class World {
     this.host = this.newHost();
   }
 
+  private devices = 0;
+
+  /** A device is lost (its file gone) and a new one signs in in its place. */
+  async replace(replica: Replica): Promise<void> {
+    await replica.client.stop();
+    replica.pair?.breakConnection();
+    await replica.db.close();
+    fs.rmSync(replica.file);
+    this.replicas.splice(this.replicas.indexOf(replica), 1);
+    await this.addReplica(`device-${++this.devices}`);
+  }
+
+  private readonly backupDir = path.join(this.dir, "backup");
+
+  /** Copies the server's files aside, as a backup taken with the server stopped. */
+  backUpServer(): void {
+    this.restartServer();
+    this.host.close();
+    fs.rmSync(this.backupDir, { recursive: true, force: true });
+    fs.cpSync(path.join(this.dir, "server"), this.backupDir, { recursive: true });
+    this.host = this.newHost();
+  }
+
+  /** Puts the last backup back in place of the server's files (PROTOCOL.md §4.1). */
+  restoreServer(): void {
+    if (!fs.existsSync(this.backupDir)) return;
+    for (const r of this.replicas) r.pair?.breakConnection();
+    this.host.close();
+    fs.rmSync(path.join(this.dir, "server"), { recursive: true });
+    fs.cpSync(this.backupDir, path.join(this.dir, "server"), { recursive: true });
+    this.host = this.newHost();
+  }
+
   async close(): Promise<void> {
     for (const r of this.replicas) {
       await r.client.stop();
@@ -154,17 +187,20 @@ async function runConversation(seed: number): Promise<void> {
       const r = rnd.pick(world.replicas);
       const roll = rnd.int(100);
       if (roll < 30) await randomEdit(r, rnd);
-      else if (roll < 70) {
+      else if (roll < 66) {
         // One message, or a burst, in a random direction: the two directions interleave freely.
         const burst = rnd.chance(0.3) ? 1 + rnd.int(8) : 1;
         for (let i = 0; i < burst; i++)
           r.pair?.deliverOne(rnd.chance(0.5) ? "toServer" : "toClient");
-      } else if (roll < 78) world.clock.advance(rnd.int(3_000));
-      else if (roll < 84) r.pair?.breakConnection();
-      else if (roll < 88)
+      } else if (roll < 74) world.clock.advance(rnd.int(3_000));
+      else if (roll < 80) r.pair?.breakConnection();
+      else if (roll < 84)
         r.pair?.server.close(1001); // the server closes it, as on shutdown
-      else if (roll < 92) await world.restart(r);
-      else if (roll < 94) world.restartServer();
+      else if (roll < 87) await world.restart(r);
+      else if (roll < 89) await world.replace(r);
+      else if (roll < 90) world.restartServer();
+      else if (roll < 92) world.backUpServer();
+      else if (roll < 94) world.restoreServer();
       else if (roll < 97)
         world.clock.advance(TOKEN_TTL_S * 1000); // every token expires
       else {

@@ -19,6 +19,8 @@ export interface OutboundOptions {
   readonly targetFrameBytes: number;
   /** Called after changes were handed to the socket (the pending count may have moved). */
   readonly onSent: () => void;
+  /** Called when the server acked the page in flight. */
+  readonly onAcked: () => void;
   /** Reading or sending failed: the connection must end. */
   readonly onFailure: (err: unknown) => void;
 }
@@ -36,6 +38,8 @@ export class Outbound {
   /** A local commit happened since the last look for unsent changes (saves a query per remote batch). */
   private unsentLocal = true;
   private timer: ClockTimer | null = null;
+  /** Sending every change held, whoever made it, for a new incarnation; called once all are acked. */
+  private refill: (() => Promise<void>) | null = null;
   private readonly pushSoon = coalesced(() => this.push().catch(this.options.onFailure));
 
   constructor(private readonly options: OutboundOptions) {}
@@ -45,10 +49,19 @@ export class Outbound {
     return this.awaitingAck;
   }
 
-  /** A connection was welcomed: push what the server lacks, from its record of us. */
-  begin(send: (frame: ClientChangesFrame) => void, ackedClientVersion: number): Promise<void> {
+  /**
+   * A connection was welcomed: push what the server lacks, from its record of us. With `refilled`,
+   * the server's database is a new incarnation: send every change held from the start, whoever
+   * made it, and call `refilled` once the last of them was acked.
+   */
+  begin(
+    send: (frame: ClientChangesFrame) => void,
+    ackedClientVersion: number,
+    refilled?: () => Promise<void>,
+  ): Promise<void> {
     this.send = send;
-    this.pushedClientVersion = ackedClientVersion;
+    this.refill = refilled ?? null;
+    this.pushedClientVersion = refilled ? 0 : ackedClientVersion;
     this.awaitingAck = false;
     this.unsentLocal = true; // what was sent on the last connection may not have arrived
     return this.push();
@@ -57,6 +70,7 @@ export class Outbound {
   /** The connection ended. */
   end(): void {
     this.send = null;
+    this.refill = null;
     this.awaitingAck = false;
     if (this.timer) this.options.clock.clearTimeout(this.timer);
     this.timer = null;
@@ -79,6 +93,7 @@ export class Outbound {
   /** The server applied our changes: the next page may go (`push`). */
   acked(): void {
     this.awaitingAck = false;
+    this.options.onAcked();
   }
 
   /**
@@ -96,12 +111,19 @@ export class Outbound {
   /** Sends the next page of local changes, unless one waits for its ack. */
   async push(): Promise<void> {
     if (this.awaitingAck || !this.send) return;
+    const refill = this.refill;
     const { changes, full } = await readLocalChanges(
       this.options.db,
       this.pushedClientVersion,
       this.options.pageRows,
+      refill !== null,
     );
-    if (!full) this.unsentLocal = false;
+    if (!full && !refill) this.unsentLocal = false;
+    if (refill && changes.length === 0 && !this.awaitingAck && this.refill === refill) {
+      this.refill = null;
+      await refill();
+      return this.push(); // own changes made meanwhile
+    }
     // The connection may have ended, or another page gone out, while the query ran.
     if (changes.length > 0 && !this.awaitingAck) this.sendChanges(changes);
   }

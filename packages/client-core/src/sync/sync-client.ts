@@ -73,7 +73,11 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
   );
   const listeners = { status: new Set<Events["status"]>(), change: new Set<Events["change"]>() };
   let status: SyncStatus = INITIAL_STATUS;
-  const cursors: SyncCursors = { serverVersion: 0, ackedClientVersion: 0 };
+  const cursors: SyncCursors = {
+    serverVersion: 0,
+    ackedClientVersion: 0,
+    incarnation: new Uint8Array(),
+  };
   let cursorsLoaded = false;
   let running = false;
   let connection: Connection | null = null;
@@ -81,9 +85,13 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
   let terminalToken: string | null = null;
   let stopNetwork: (() => void) | null = null;
 
+  /** `whenSynced` waiters: they look again at each status and each ack. */
+  const syncedChecks = new Set<(s: SyncStatus) => void>();
+
   function setStatus(next: Partial<SyncStatus>): void {
     status = { ...status, ...next };
     for (const l of listeners.status) l(status);
+    for (const check of syncedChecks) check(status);
   }
 
   const refreshPending = coalesced(async () => {
@@ -99,6 +107,10 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
     pageRows: options.pushPageRows ?? 5_000,
     targetFrameBytes: options.targetFrameBytes ?? DEFAULT_TARGET_FRAME_BYTES,
     onSent: () => void refreshPending(),
+    // whenSynced also waits for the page in flight, whose ack may not change the status.
+    onAcked: () => {
+      for (const check of syncedChecks) check(status);
+    },
     onFailure: (err) => {
       setStatus({
         error: { code: ErrorCode.Internal, message: `sync failed: ${(err as Error).message}` },
@@ -222,7 +234,7 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
       return () => set.delete(listener);
     },
     whenSynced() {
-      return firstStatus(listeners.status, status, (s) => isSynced(s) && !outbound.inFlight);
+      return firstStatus(syncedChecks, status, (s) => isSynced(s) && !outbound.inFlight);
     },
   };
 }

@@ -12,6 +12,12 @@ export interface AcceptedHello {
   readonly fromServerVersion: number;
   /** The database's version now: the client's catch-up is complete there. */
   readonly headServerVersion: number;
+  /** Why this hello gave the database a new incarnation, if it did. */
+  readonly incarnationChange: string | null;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 /** Checks a hello's token and schema version; throws `ProtocolError` saying what is wrong. */
@@ -40,7 +46,8 @@ export async function verifyHello(hello: HelloFrame, tokens: TokenService): Prom
 
 /**
  * Opens the verified user's database for one more connection (refused past the per-user limit)
- * and picks where its catch-up starts.
+ * and picks where its catch-up starts: at the client's cursor when it belongs to this
+ * incarnation, else at 0 (PROTOCOL.md §4.1).
  */
 export function admit(
   userId: string,
@@ -55,7 +62,24 @@ export function admit(
       `this account already has ${hub.members.size} connections open (the limit is ${resources.connectionsPerUser}): close some tabs or devices`,
     );
   const head = hub.db.dbVersion();
-  // A cursor beyond our head means this database was replaced (restored from a backup): start over.
-  const fromServerVersion = hello.serverVersion <= head ? hello.serverVersion : 0;
-  return { userId, hub, fromServerVersion, headServerVersion: head };
+  if (!sameBytes(hello.incarnation, hub.db.incarnation))
+    return { userId, hub, fromServerVersion: 0, headServerVersion: head, incarnationChange: null };
+  if (hello.serverVersion <= head)
+    return {
+      userId,
+      hub,
+      fromServerVersion: hello.serverVersion,
+      headServerVersion: head,
+      incarnationChange: null,
+    };
+  // The client saw more of this incarnation than the database holds: its history went back
+  // without the file changing (a file-system rollback). Devices must refill it.
+  hub.db.newIncarnation();
+  return {
+    userId,
+    hub,
+    fromServerVersion: 0,
+    headServerVersion: head,
+    incarnationChange: `a client had seen version ${hello.serverVersion}, beyond the database's ${head}`,
+  };
 }

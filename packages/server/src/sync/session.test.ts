@@ -77,6 +77,7 @@ describe("SyncSession over an in-memory socket", () => {
       siteId: SITE,
       serverVersion: 0,
       token: await tokens.sign(USER),
+      incarnation: new Uint8Array(),
     });
 
   it("refuses a connection with no hello once the deadline passes on its clock, and not before", async () => {
@@ -111,6 +112,7 @@ describe("SyncSession over an in-memory socket", () => {
         siteId: SITE,
         clientVersion: 0,
         serverVersion: 0,
+        incarnation: new Uint8Array(16),
       }),
     );
     await exchange();
@@ -128,7 +130,14 @@ describe("SyncSession over an in-memory socket", () => {
     const token = await tokens.sign(USER);
     clock.advance(3601 * 1000);
     connect(); // a new connection, after the token's hour
-    send({ type: "hello", schemaVersion: SCHEMA_VERSION, siteId: SITE, serverVersion: 0, token });
+    send({
+      type: "hello",
+      schemaVersion: SCHEMA_VERSION,
+      siteId: SITE,
+      serverVersion: 0,
+      token,
+      incarnation: new Uint8Array(),
+    });
     await exchange();
     expect(received).toMatchObject([{ type: "error", code: ErrorCode.Unauthorized }]);
     expect(closedWith).toBe(ERROR_RULES[ErrorCode.Unauthorized].closeCode);

@@ -205,7 +205,7 @@ export class SyncSession implements HubMember {
     const userId = await verifyHello(hello, this.deps.tokens);
     if (this.state !== "authenticating") return; // closed while verifying
     const { deps } = this;
-    const { hub, fromServerVersion, headServerVersion } = admit(
+    const { hub, fromServerVersion, headServerVersion, incarnationChange } = admit(
       userId,
       hello,
       deps.dbs,
@@ -254,7 +254,10 @@ export class SyncSession implements HubMember {
       siteId: hub.db.siteId,
       clientVersion: hub.db.clientCursor(hello.siteId),
       serverVersion: headServerVersion,
+      incarnation: hub.db.incarnation,
     });
+    if (incarnationChange)
+      this.log.warn({ reason: incarnationChange }, "user database takes a new incarnation");
     this.log.info({ fromServerVersion, headServerVersion }, "client connected");
     this.synced.outbound.pump();
   }

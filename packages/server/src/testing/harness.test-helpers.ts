@@ -96,9 +96,17 @@ export class RawClient {
     token: string,
     siteId: Uint8Array,
     serverVersion = 0,
+    incarnation: Uint8Array = new Uint8Array(),
   ): Promise<RawClient> {
     const c = await RawClient.connect(server);
-    c.send({ type: "hello", schemaVersion: SCHEMA_VERSION, siteId, serverVersion, token });
+    c.send({
+      type: "hello",
+      schemaVersion: SCHEMA_VERSION,
+      siteId,
+      serverVersion,
+      token,
+      incarnation,
+    });
     c.welcome = await c.next("welcome");
     return c;
   }
