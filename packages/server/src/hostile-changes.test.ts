@@ -102,7 +102,7 @@ describe("hostile changes", () => {
       (c) =>
         c.sendRaw(
           hex(
-            "9701a76368616e67657305c291c4100102030405060708090a0b0c0d0e0f1091a56e6f746573919900c400a4626f6479a1760101000100",
+            "9702a76368616e67657305c291c4100102030405060708090a0b0c0d0e0f1091a56e6f746573919900c400a4626f6479a1760101000100",
           ),
         ),
       /packed primary key of a notes change is malformed/,
