@@ -187,11 +187,14 @@ async function runConversation(seed: number): Promise<void> {
       const r = rnd.pick(world.replicas);
       const roll = rnd.int(100);
       if (roll < 30) await randomEdit(r, rnd);
-      else if (roll < 66) {
+      else if (roll < 60) {
         // One message, or a burst, in a random direction: the two directions interleave freely.
         const burst = rnd.chance(0.3) ? 1 + rnd.int(8) : 1;
         for (let i = 0; i < burst; i++)
           r.pair?.deliverOne(rnd.chance(0.5) ? "toServer" : "toClient");
+      } else if (roll < 66) {
+        // Everything in flight arrives, with what it causes: the replicas get close to each other.
+        for (let i = 0; i < 4; i++) for (const x of world.replicas) x.pair?.flush();
       } else if (roll < 74) world.clock.advance(rnd.int(3_000));
       else if (roll < 80) r.pair?.breakConnection();
       else if (roll < 84)
