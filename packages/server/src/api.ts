@@ -135,6 +135,8 @@ export function createAccountsApi(
   onSessionsEnded: (userId: string) => void = () => undefined,
   signupsPerHour = DEFAULT_SIGNUPS_PER_HOUR,
   onRefused: (code: string) => void = () => undefined,
+  /** Called after accounts.db changed; the answer waits for it (the backup uploads it). */
+  onAccountsChanged: () => Promise<void> = () => Promise.resolve(),
 ) {
   const table = routes(accounts, tokens, new SignupLimit(signupsPerHour));
   const ending = new Set(["/api/logout", "/api/logout-everywhere", "/api/password"]);
@@ -147,6 +149,7 @@ export function createAccountsApi(
     }
     try {
       const reply = await route(req);
+      if (pathname !== "/api/login") await onAccountsChanged();
       log.info({ userId: reply.userId, action: pathname.slice(5) }, reply.done);
       if (ending.has(pathname)) onSessionsEnded(reply.userId);
       if (reply.body === undefined)

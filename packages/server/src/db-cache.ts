@@ -17,6 +17,8 @@ export interface DbCacheOptions {
   readonly targetFrameBytes: number;
   readonly log: Logger;
   readonly clock?: Clock;
+  /** Called when a user's database has new commits (the backup uploads them). */
+  readonly onCommitted?: (userId: string) => void;
 }
 
 /**
@@ -68,9 +70,11 @@ export class DbCache {
         userId,
         new UserDatabase(this.pathFor(userId)),
         this.options.targetFrameBytes,
-        (failed, err) => this.fault(failed, err),
-        undefined,
-        this.clock,
+        {
+          onFault: (failed, err) => this.fault(failed, err),
+          onCommitted: this.options.onCommitted,
+          clock: this.clock,
+        },
       );
       this.hubs.set(userId, hub);
       if (hub.db.incarnationChange)

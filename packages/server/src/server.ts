@@ -15,6 +15,8 @@ import { createMetrics } from "./metrics.js";
 import { createStaticHandler } from "./static-files.js";
 import { createLogger, type LogFormat } from "./logger.js";
 import type { ResourceLimits } from "./resource-limits.js";
+import { BackupService } from "./backup/backup-service.js";
+import { s3Store, type ObjectStore } from "./backup/object-store.js";
 import { wsSessionSocket } from "./sync/session-socket.js";
 import { SyncHost } from "./sync/sync-host.js";
 import { TokenService } from "./tokens.js";
@@ -61,6 +63,19 @@ export interface ServerOptions {
   readonly loginThrottle?: Partial<LoginThrottleOptions>;
   /** Time for token expiry, hello deadlines and idle databases (tests pass a fake one). */
   readonly clock?: Clock;
+  /** Continuous backup to object storage; off when absent. */
+  readonly backup?: BackupConfig;
+}
+
+export interface BackupConfig {
+  /** `s3://bucket/prefix`; endpoint and credentials from the usual AWS variables. */
+  readonly url: string;
+  /** Uploads happen at most this long after a change (default 5 s). */
+  readonly intervalMs?: number;
+  /** A store to use instead of S3 (tests). */
+  readonly store?: ObjectStore;
+  /** How long a sign-up waits for accounts.db to be uploaded before it is answered (default 10 s). */
+  readonly accountsTimeoutMs?: number;
 }
 
 export interface RunningServer {
@@ -74,6 +89,8 @@ export interface RunningServer {
   readonly metrics: Registry;
   /** Another process committed to this user's database: push it to the user's connections here. */
   noticeCommitElsewhere(userId: string): void;
+  /** The continuous backup, when configured. */
+  readonly backup: { flush(): Promise<void>; readonly pending: number } | null;
   /** Stops accepting, closes sockets with "going away", closes every database. */
   close(): Promise<void>;
 }
@@ -98,7 +115,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     allow: options.metricsAllow,
     token: options.metricsToken,
   });
+  let backup: BackupService | null = null;
   const sync = new SyncHost({
+    onCommitted: (userId) => backup?.userChanged(userId),
     usersDir: path.join(dataDir, "users"),
     tokens,
     log,
@@ -125,7 +144,41 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     (userId) => sync.recheckTokens(userId),
     options.signupsPerHour ?? DEFAULT_SIGNUPS_PER_HOUR,
     (code) => metrics.accountRefusals.inc({ code }),
+    () => accountsBackedUp(),
   );
+  if (options.backup) {
+    const store = options.backup.store ?? s3Store({ url: options.backup.url });
+    backup = new BackupService({
+      store,
+      dbs,
+      log,
+      metrics,
+      intervalMs: options.backup.intervalMs ?? 5_000,
+      snapshotAccounts: (file) => accounts.snapshotTo(file),
+      clock: options.clock,
+    });
+    backup.start(path.join(dataDir, "users"));
+    log.info({ store: store.description }, "continuous backup on");
+  }
+  /** A sign-up is answered once accounts.db is in the backup, or after a bounded wait. */
+  async function accountsBackedUp(): Promise<void> {
+    if (!backup) return;
+    const timeoutMs = options.backup?.accountsTimeoutMs ?? 10_000;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<"late">(
+      (resolve) => (timer = setTimeout(() => resolve("late"), timeoutMs)),
+    );
+    const result = await Promise.race([
+      backup.accountsChanged().catch(() => "late" as const),
+      late,
+    ]);
+    clearTimeout(timer);
+    if (result === "late")
+      log.warn(
+        { timeoutMs },
+        "accounts.db is not in the backup yet; answered anyway, upload retries",
+      );
+  }
   for (const [name, value] of Object.entries({
     ...resources,
     signupsPerHour: options.signupsPerHour ?? DEFAULT_SIGNUPS_PER_HOUR,
@@ -208,6 +261,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     log,
     metrics: metrics.registry,
     noticeCommitElsewhere: (userId) => dbs.noticeCommitElsewhere(userId),
+    backup,
     close() {
       closing ??= (async () => {
         clearInterval(pinger);
@@ -219,6 +273,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         server.closeAllConnections();
         await httpClosed;
         wss.close();
+        if (backup) {
+          // Upload what is pending while the databases are still open, for a bounded time.
+          await Promise.race([
+            backup.flush().catch(() => undefined),
+            new Promise((r) => setTimeout(r, 5_000)),
+          ]);
+          await backup.close();
+        }
         sync.close();
         accounts.close();
         log.info("NoteSync server stopped");

@@ -273,6 +273,38 @@ export class UserDatabase {
     return { before, after: this.dbVersion() };
   }
 
+  /** A consistent copy of the whole database in a new file (`VACUUM INTO`), for backups. */
+  snapshotTo(file: string): void {
+    try {
+      this.db.prepare("VACUUM INTO ?").run(file);
+    } catch (err) {
+      throw new StorageError(`snapshotting ${this.file} failed: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+  }
+
+  /** Applies changes read from a backup (any sites) in one transaction. */
+  applyRestored(changes: readonly Change[]): void {
+    const { insert } = this.stmts;
+    try {
+      this.db.transaction(() => {
+        for (const c of changes) insert.run(bindParams(changeParams(c)));
+        this.noteText.afterApply(changes);
+      })();
+    } catch (err) {
+      this.noteText.rolledBack();
+      throw new StorageError(`applying a backup's changes failed: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+  }
+
+  /** `PRAGMA integrity_check`: "ok", or what is wrong. */
+  integrityCheck(): string {
+    return (this.db.prepare("PRAGMA integrity_check").pluck().all() as string[]).join("; ");
+  }
+
   /** Reads rows directly (admin tools, tests). */
   query<T>(sql: string, params: readonly unknown[] = []): T[] {
     return this.db.prepare(sql).all(...params) as T[];

@@ -29,6 +29,8 @@ export interface SyncHostOptions {
   readonly databaseIdleMs?: number;
   /** Called after a client's changes were committed to a user's database. */
   readonly onCommit?: (userId: string) => void;
+  /** Called when a user's database has new commits, whoever made them (the backup). */
+  readonly onCommitted?: (userId: string) => void;
 }
 
 /**
@@ -59,6 +61,7 @@ export class SyncHost {
       idleMs: options.databaseIdleMs ?? 5 * 60_000,
       log: options.log,
       clock,
+      onCommitted: options.onCommitted,
     });
     this.deps = {
       dbs: this.dbs,

@@ -19,6 +19,16 @@ export interface HubMember {
 
 const NO_SITE = new Uint8Array(16);
 
+export interface UserHubOptions {
+  /** Called when work started by a timer or a file event fails on this user's database. */
+  readonly onFault?: (hub: UserHub, err: unknown) => void;
+  /** Called when the database has new commits (from a client or another process). */
+  readonly onCommitted?: (userId: string) => void;
+  /** Rows read for one live batch; beyond it, connections page from their cursors. */
+  readonly liveMaxRows?: number;
+  readonly clock?: Clock;
+}
+
 /**
  * One user's open database and the connections syncing it. Every commit, from a client or from
  * another process, schedules one flush; the flush reads the new changes once and offers them to
@@ -33,19 +43,16 @@ export class UserHub {
   /** The database failed outside a request: the hub does nothing more (it is being closed). */
   private failed = false;
   lastUsed: number;
+  private readonly clock: Clock;
 
   constructor(
     readonly userId: string,
     readonly db: UserDatabase,
     private readonly targetFrameBytes: number,
-    /** Called when work started by a timer or a file event fails on this user's database. */
-    private readonly onFault: (hub: UserHub, err: unknown) => void = (_hub, err) => {
-      throw err;
-    },
-    private readonly liveMaxRows = 5_000,
-    private readonly clock: Clock = systemClock,
+    private readonly options: UserHubOptions = {},
   ) {
-    this.lastUsed = clock.now();
+    this.clock = options.clock ?? systemClock;
+    this.lastUsed = this.clock.now();
     this.head = db.dbVersion();
     this.lastDataVersion = db.dataVersion();
   }
@@ -87,7 +94,8 @@ export class UserHub {
     } catch (err) {
       this.failed = true;
       this.dispose();
-      this.onFault(this, err);
+      if (!this.options.onFault) throw err;
+      this.options.onFault(this, err);
     }
   }
 
@@ -117,11 +125,12 @@ export class UserHub {
   private flush(): void {
     const from = this.head;
     const to = this.db.dbVersion();
+    if (to > from) this.options.onCommitted?.(this.userId);
     if (to <= from || this.members.size === 0) {
       this.head = Math.max(from, to);
       return;
     }
-    const page = this.db.readChanges(from, NO_SITE, this.liveMaxRows);
+    const page = this.db.readChanges(from, NO_SITE, this.options.liveMaxRows ?? 5_000);
     this.head = to;
     const batch = new LiveBatch(page.changes, from, to, this.targetFrameBytes);
     for (const member of this.members) {
