@@ -1,4 +1,4 @@
-import { startServer, type RunningServer } from "@notesync/server";
+import { startServer, type RunningServer, type ServerOptions } from "@notesync/server";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -24,6 +24,10 @@ export let dir: string;
 export let server: RunningServer;
 const devices: Device[] = [];
 
+/** Options of the servers the world starts from now on (the test's own, reset after each test). */
+export let serverOptions: Partial<ServerOptions> = {};
+export const configureServer = (options: Partial<ServerOptions>) => (serverOptions = options);
+
 export async function start(port = 0): Promise<RunningServer> {
   return startServer({
     port,
@@ -31,6 +35,7 @@ export async function start(port = 0): Promise<RunningServer> {
     webRoot: null,
     secret: "client-core-test-secret",
     logger: pino({ level: "silent" }),
+    ...serverOptions,
   });
 }
 
@@ -136,6 +141,7 @@ export function useWorld(): void {
   afterEach(async () => {
     for (const d of [...devices]) await shutdown(d);
     await server.close();
+    serverOptions = {};
   });
 }
 
