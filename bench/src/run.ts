@@ -1,4 +1,5 @@
 import os from "node:os";
+import { backupCost } from "./backup.js";
 import { browserLatency } from "./browser.js";
 import { capacity } from "./capacity.js";
 import { catchUp } from "./catchup.js";
@@ -21,6 +22,10 @@ console.log(
 if (want("live")) {
   console.log("\n## Live latency: writer commit -> applied at every reader");
   console.log(await liveLatency(list(process.env.BENCH_READERS)));
+}
+if (want("backup")) {
+  console.log("\n## Backup: what continuous backup to object storage costs");
+  console.log(await backupCost());
 }
 if (want("catchup")) {
   console.log("\n## Catch-up: a fresh client pulls every note");
