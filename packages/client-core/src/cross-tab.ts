@@ -1,6 +1,6 @@
 import type { ChangeEvent, Database } from "./database.js";
 import { createSyncClient, type SyncClient, type SyncClientOptions } from "./sync/sync-client.js";
-import { firstStatus, isSynced, type SyncStatus } from "./sync/status.js";
+import { INITIAL_STATUS, firstStatus, isSynced, type SyncStatus } from "./sync/status.js";
 
 /** The subset of `navigator.locks` used here, so tests can pass a double. */
 export interface LockManagerLike {
@@ -71,7 +71,7 @@ export function createCrossTabSyncClient(
     status: new Set<(s: SyncStatus) => void>(),
     change: new Set<(e: ChangeEvent) => void>(),
   };
-  let status: SyncStatus = { state: "connecting", pending: 0, progress: null, error: null };
+  let status: SyncStatus = { ...INITIAL_STATUS, state: "connecting" };
   let engine: SyncClient | null = null;
   let abort: AbortController | null = null;
   let release: (() => void) | null = null;

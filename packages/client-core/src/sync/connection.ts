@@ -134,7 +134,7 @@ export class Connection {
     await saveAckedClientVersion(deps.db, welcome.clientVersion);
     const refilled = await this.newIncarnation(welcome.incarnation, localVersion);
     const progress = deps.inbound.begin(welcome.serverVersion);
-    deps.setStatus({ state: "syncing", progress, error: null });
+    deps.setStatus({ state: "syncing", progress, error: null, offlineCause: null, retryAt: null });
     await deps.refreshPending();
     await deps.outbound.begin((f) => this.send(f), welcome.clientVersion, refilled);
   }

@@ -15,6 +15,8 @@ export function backoffDelay(
 export interface NetworkHints {
   /** Calls `listener` when the device regains a network; returns an unsubscribe function. */
   onOnline(listener: () => void): () => void;
+  /** False when the device knows it has no network (then it waits for `onOnline`). */
+  isOnline?(): boolean;
 }
 
 /** The browser's `online` event, where there is one. */
@@ -24,11 +26,13 @@ export function browserNetworkHints(): NetworkHints | undefined {
     removeEventListener?: (type: string, listener: () => void) => void;
   };
   if (typeof target.addEventListener !== "function") return undefined;
+  const nav = (globalThis as { navigator?: { onLine?: boolean } }).navigator;
   return {
     onOnline(listener) {
       target.addEventListener!("online", listener);
       return () => target.removeEventListener?.("online", listener);
     },
+    isOnline: () => nav?.onLine !== false,
   };
 }
 
@@ -43,12 +47,17 @@ export class ReconnectSchedule {
     private readonly maxMs: number,
   ) {}
 
+  /** When the pending attempt runs (the clock's ms), or null when none is scheduled. */
+  at: number | null = null;
+
   /** Runs `connect` after the next backoff delay, unless an attempt is already scheduled. */
   later(connect: () => void): void {
     if (this.timer) return;
     const delay = backoffDelay(this.attempt, this.initialMs, this.maxMs, () => this.clock.random());
+    this.at = this.clock.now() + delay;
     this.timer = this.clock.setTimeout(() => {
       this.timer = null;
+      this.at = null;
       this.attempt++; // a cancelled wait does not count as an attempt
       connect();
     }, delay);
@@ -62,5 +71,6 @@ export class ReconnectSchedule {
   cancel(): void {
     if (this.timer) this.clock.clearTimeout(this.timer);
     this.timer = null;
+    this.at = null;
   }
 }

@@ -19,6 +19,13 @@ export interface SyncStatus {
   readonly progress: { readonly received: number; readonly total: number } | null;
   /** Why the state is "error" (or why the last connection ended). */
   readonly error: { readonly code: ErrorCode | SyncErrorCode; readonly message: string } | null;
+  /**
+   * Why it is offline: "network" when the device has no network (it connects again when the
+   * network returns), "server" when it has one but the server does not answer; null otherwise.
+   */
+  readonly offlineCause: "network" | "server" | null;
+  /** When it tries the server again (ms since the epoch, the client's clock), while waiting to. */
+  readonly retryAt: number | null;
 }
 
 export const INITIAL_STATUS: SyncStatus = {
@@ -26,6 +33,8 @@ export const INITIAL_STATUS: SyncStatus = {
   pending: 0,
   progress: null,
   error: null,
+  offlineCause: null,
+  retryAt: null,
 };
 
 /** Live, with nothing local waiting for the server. */

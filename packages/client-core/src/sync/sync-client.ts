@@ -69,7 +69,8 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
   const schedule = new ReconnectSchedule(
     clock,
     options.reconnect?.initialMs ?? 500,
-    options.reconnect?.maxMs ?? 30_000,
+    // Capped low: when a server restarts, every open client is back within a few seconds.
+    options.reconnect?.maxMs ?? 5_000,
   );
   const listeners = { status: new Set<Events["status"]>(), change: new Set<Events["change"]>() };
   let status: SyncStatus = INITIAL_STATUS;
@@ -84,6 +85,7 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
   /** Set after an error that reconnecting cannot fix with the same token. */
   let terminalToken: string | null = null;
   let stopNetwork: (() => void) | null = null;
+  const network = options.network ?? browserNetworkHints();
 
   /** `whenSynced` waiters: they look again at each status and each ack. */
   const syncedChecks = new Set<(s: SyncStatus) => void>();
@@ -144,13 +146,12 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
       token = await options.getToken();
     } catch (err) {
       setStatus({
-        state: "offline",
         error: {
           code: SyncErrorCode.TokenUnavailable,
           message: `could not get a session token: ${(err as Error).message}`,
         },
       });
-      return schedule.later(() => void connect());
+      return waitToReconnect();
     }
     if (!running || connection) return;
     if (terminalToken !== null && token === terminalToken) return setStatus({ state: "error" });
@@ -192,10 +193,26 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
   function disconnected(terminal: boolean): void {
     connection = null;
     outbound.end();
-    if (!running) return setStatus({ state: "offline", progress: null });
-    if (terminal || terminalToken !== null) return setStatus({ state: "error", progress: null });
-    setStatus({ state: "offline", progress: null });
+    if (!running)
+      return setStatus({ state: "offline", progress: null, offlineCause: null, retryAt: null });
+    if (terminal || terminalToken !== null)
+      return setStatus({ state: "error", progress: null, offlineCause: null, retryAt: null });
+    waitToReconnect();
+  }
+
+  /** Offline until the next attempt: at once when the network returns, else after a backoff. */
+  function waitToReconnect(): void {
+    if (network?.isOnline?.() === false) {
+      schedule.cancel();
+      return setStatus({
+        state: "offline",
+        progress: null,
+        offlineCause: "network",
+        retryAt: null,
+      });
+    }
     schedule.later(() => void connect());
+    setStatus({ state: "offline", progress: null, offlineCause: "server", retryAt: schedule.at });
   }
 
   function reconnectNow(): void {
@@ -214,7 +231,7 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
       if (running) return;
       running = true;
       schedule.reset();
-      stopNetwork = (options.network ?? browserNetworkHints())?.onOnline(reconnectNow) ?? null;
+      stopNetwork = network?.onOnline(reconnectNow) ?? null;
       void connect();
     },
     async stop() {
@@ -225,7 +242,7 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
       const current = connection;
       drop(1000, false);
       await current?.settled();
-      setStatus({ state: "offline", progress: null });
+      setStatus({ state: "offline", progress: null, offlineCause: null, retryAt: null });
     },
     reconnectNow,
     on(event, listener) {
