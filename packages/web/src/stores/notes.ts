@@ -32,6 +32,8 @@ export const useNotesStore = defineStore("notes", () => {
     pending: 0,
     progress: null,
     error: null,
+    offlineCause: null,
+    retryAt: null,
   });
   const ready = ref(false);
   const openError = ref("");
