@@ -6,7 +6,9 @@ import {
   type Database,
   type Note,
   type NoteDocument,
+  type NoteSort,
   type NotesApi,
+  type TagCount,
   type NoteVersion,
   type SyncClient,
   type SyncStatus,
@@ -18,6 +20,13 @@ import type { Session } from "./session";
 
 export type View = "notes" | "trash";
 
+const SORT_KEY = "notesync:sort";
+const SORTS: readonly NoteSort[] = ["edited", "created", "title"];
+function loadSort(): NoteSort {
+  const stored = localStorage.getItem(SORT_KEY);
+  return SORTS.find((s) => s === stored) ?? "edited";
+}
+
 /**
  * The notes the screen shows, and the sync status. Re-queries whenever client-core reports a
  * change to `notes`, whether from this tab, another tab, or the server. Holds no sync logic.
@@ -27,6 +36,10 @@ export const useNotesStore = defineStore("notes", () => {
   const view = ref<View>("notes");
   const query = ref("");
   const selectedId = ref<string | null>(null);
+  /** The tag the list is filtered by; null for all notes. */
+  const tag = ref<string | null>(null);
+  const sort = ref<NoteSort>(loadSort());
+  const tags = shallowRef<TagCount[]>([]);
   const status = shallowRef<SyncStatus>({
     state: "connecting",
     pending: 0,
@@ -61,12 +74,19 @@ export const useNotesStore = defineStore("notes", () => {
   /** Re-queries what the screen shows; a burst of changes costs at most one extra query. */
   const refresh = coalesced(async () => {
     if (!api) return;
+    const options = { sort: sort.value, ...(tag.value !== null && { tag: tag.value }) };
     if (view.value === "trash") notes.value = await api.listTrash();
-    else if (query.value.trim()) notes.value = await api.search(query.value);
+    else if (query.value.trim()) notes.value = await api.search(query.value, options);
     else {
-      const stored = await api.list();
+      const stored = await api.list(options);
       const unstored = [...creating.values()].filter((n) => !stored.some((s) => s.id === n.id));
       notes.value = [...unstored, ...stored];
+    }
+    tags.value = await api.tags();
+    // A filter by a tag no note has any more would show an empty list with no way to see why.
+    if (tag.value !== null && !tags.value.some((t) => t.tag === tag.value)) {
+      tag.value = null;
+      if (view.value === "notes") notes.value = await api.list({ sort: sort.value });
     }
     conflicted.value = await api.conflictedNoteIds();
     const id = selectedId.value;
@@ -96,7 +116,12 @@ export const useNotesStore = defineStore("notes", () => {
     (window as unknown as { __notesync?: unknown }).__notesync = { db };
     cleanups.push(
       client.on("change", (e) => {
-        if (e.tables.some((t) => t === "notes" || t === "note_versions" || t === "note_updates"))
+        if (
+          e.tables.some(
+            (t) =>
+              t === "notes" || t === "note_versions" || t === "note_updates" || t === "note_tags",
+          )
+        )
           void refresh();
       }),
       client.on("status", (s) => (status.value = s)),
@@ -140,6 +165,7 @@ export const useNotesStore = defineStore("notes", () => {
       createdAt: t,
       updatedAt: t,
       deletedAt: null,
+      tags: tag.value !== null ? [tag.value] : [],
     };
     view.value = "notes";
     query.value = "";
@@ -149,7 +175,7 @@ export const useNotesStore = defineStore("notes", () => {
     createdHere.add(note.id);
     try {
       await opened;
-      await api!.create({ id: note.id });
+      await api!.create({ id: note.id, tags: note.tags });
     } finally {
       creating.delete(note.id);
     }
@@ -206,6 +232,29 @@ export const useNotesStore = defineStore("notes", () => {
     await refresh();
   }
 
+  async function addTag(id: string, name: string): Promise<void> {
+    await opened;
+    await api?.addTag(id, name);
+  }
+
+  async function removeTag(id: string, name: string): Promise<void> {
+    await opened;
+    await api?.removeTag(id, name);
+  }
+
+  /** Shows only the notes with `name` (null: all notes). */
+  async function setTag(name: string | null): Promise<void> {
+    tag.value = name;
+    view.value = "notes";
+    await refresh();
+  }
+
+  async function setSort(next: NoteSort): Promise<void> {
+    sort.value = next;
+    localStorage.setItem(SORT_KEY, next);
+    await refresh();
+  }
+
   async function select(id: string | null): Promise<void> {
     selectedId.value = id;
     await refresh();
@@ -225,6 +274,7 @@ export const useNotesStore = defineStore("notes", () => {
 
   async function setView(next: View): Promise<void> {
     view.value = next;
+    if (next === "trash") tag.value = null;
     selectedId.value = null;
     recentlyTrashed.value = null;
     await refresh();
@@ -241,6 +291,13 @@ export const useNotesStore = defineStore("notes", () => {
     query,
     selectedId,
     selected,
+    tag,
+    tags,
+    sort,
+    addTag,
+    removeTag,
+    setTag,
+    setSort,
     status,
     ready,
     openError,

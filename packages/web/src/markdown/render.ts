@@ -1,0 +1,46 @@
+import DOMPurify from "dompurify";
+import MarkdownIt from "markdown-it";
+
+/**
+ * Markdown to HTML for display. markdown-it runs with raw HTML off (a `<script>` typed in a
+ * note is shown as text), and DOMPurify cleans its output as well, so no note can run code
+ * or load anything it should not: nothing here is inserted without passing through both.
+ */
+const md = new MarkdownIt({ html: false, linkify: true, breaks: true });
+
+// Links open in a new tab, away from the app, without access to it.
+const defaultLinkOpen =
+  md.renderer.rules.link_open ??
+  ((tokens, idx, options, _env, self) => self.renderToken(tokens, idx, options));
+md.renderer.rules.link_open = (tokens, idx, options, env, self) => {
+  tokens[idx]!.attrSet("target", "_blank");
+  tokens[idx]!.attrSet("rel", "noopener noreferrer");
+  return defaultLinkOpen(tokens, idx, options, env, self);
+};
+
+/** A whole note's body as sanitized HTML (the read view). */
+export function renderMarkdown(text: string): string {
+  return DOMPurify.sanitize(md.render(text), { ADD_ATTR: ["target"] });
+}
+
+/** Characters of a body rendered for a list preview. */
+const PREVIEW_CHARS = 300;
+const previews = new Map<string, string>();
+
+/**
+ * The start of a body as sanitized HTML for a one- or two-line preview inside a list button:
+ * no links, images or other interactive content (a button may not hold them), only their text.
+ * Cached by text, so a list of a thousand notes renders each preview once.
+ */
+export function renderPreview(body: string): string {
+  const text = body.slice(0, PREVIEW_CHARS);
+  let html = previews.get(text);
+  if (html === undefined) {
+    html = DOMPurify.sanitize(md.render(text), {
+      FORBID_TAGS: ["a", "img", "input", "button", "video", "audio", "iframe"],
+    });
+    if (previews.size > 5000) previews.clear();
+    previews.set(text, html);
+  }
+  return html;
+}
