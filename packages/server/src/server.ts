@@ -121,6 +121,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     },
     options.signupsPerHour ?? DEFAULT_SIGNUPS_PER_HOUR,
     (code) => metrics.accountRefusals.inc({ code }),
+    async (userId) => {
+      // The account is gone, so each of its connections fails its token check and closes.
+      await Promise.all(
+        [...sessions].filter((s) => s.userId === userId).map((s) => s.recheckToken()),
+      );
+      dbs.deleteUser(userId);
+    },
   );
   for (const [name, value] of Object.entries({
     ...resources,
