@@ -36,8 +36,18 @@ export function renderPreview(body: string): string {
   const text = body.slice(0, PREVIEW_CHARS);
   let html = previews.get(text);
   if (html === undefined) {
-    html = DOMPurify.sanitize(md.render(text), {
-      FORBID_TAGS: ["a", "img", "input", "button", "video", "audio", "iframe"],
+    // Running text: headings become bold, list items get a bullet, blocks a space between
+    // them; only inline formatting is kept (no lists, links or images inside a list button,
+    // where they would be read as the list's own items or be clickable).
+    const inline = md
+      .render(text)
+      .replace(/<h[1-6][^>]*>/g, "<strong>")
+      .replace(/<\/h[1-6]>/g, "</strong> ")
+      .replace(/<li[^>]*>/g, "• ")
+      .replace(/<\/(p|li|blockquote|pre|tr|td|th)>/g, " ");
+    html = DOMPurify.sanitize(inline, {
+      ALLOWED_TAGS: ["strong", "em", "code", "s", "del", "mark", "b", "i"],
+      ALLOWED_ATTR: [],
     });
     if (previews.size > 5000) previews.clear();
     previews.set(text, html);

@@ -2,6 +2,7 @@ import {
   coalesced,
   createCrossTabSyncClient,
   createNotesApi,
+  deleteBrowserDatabase,
   openBrowserDatabase,
   type Database,
   type Note,
@@ -68,33 +69,56 @@ export const useNotesStore = defineStore("notes", () => {
   const creating = new Map<string, Note>();
   /** Notes made with "New note" in this tab: left empty, they are removed when closed. */
   const createdHere = new Set<string>();
+  /** The writes of notes made with "New note", until stored. */
+  const storing = new Map<string, Promise<void>>();
 
   const selected = computed(() => notes.value.find((n) => n.id === selectedId.value) ?? null);
 
   /** Re-queries what the screen shows; a burst of changes costs at most one extra query. */
   const refresh = coalesced(async () => {
-    if (!api) return;
-    const options = { sort: sort.value, ...(tag.value !== null && { tag: tag.value }) };
-    if (view.value === "trash") notes.value = await api.listTrash();
-    else if (query.value.trim()) notes.value = await api.search(query.value, options);
-    else {
-      const stored = await api.list(options);
-      const unstored = [...creating.values()].filter((n) => !stored.some((s) => s.id === n.id));
-      notes.value = [...unstored, ...stored];
+    const q = api;
+    if (!q) return;
+    try {
+      const options = { sort: sort.value, ...(tag.value !== null && { tag: tag.value }) };
+      const plainList = view.value === "notes" && !query.value.trim();
+      let list: Note[];
+      if (view.value === "trash") list = await q.listTrash();
+      else if (query.value.trim()) list = await q.search(query.value, options);
+      else list = await q.list(options);
+      const allTags = await q.tags();
+      let filter = tag.value;
+      // A filter by a tag no note has any more would show an empty list with no way to see why.
+      if (filter !== null && !allTags.some((t) => t.tag === filter)) {
+        filter = null;
+        if (view.value === "notes") list = await q.list({ sort: sort.value });
+      }
+      const conflictedIds = await q.conflictedNoteIds();
+      const id = selectedId.value;
+      const openConflicts = id ? await q.conflicts(id) : [];
+      const versions = id ? await q.history(id) : [];
+      if (q !== api) return; // closed meanwhile (signed out, a new token): stale
+      // Notes made with "New note" and not stored yet (or stored after the list was read):
+      // looked up now, at the last moment, so a new note never drops out of the list.
+      const unstored = plainList
+        ? [...creating.values()].filter((n) => !list.some((s) => s.id === n.id))
+        : [];
+      notes.value = [...unstored, ...list];
+      tags.value = allTags;
+      tag.value = filter;
+      conflicted.value = conflictedIds;
+      conflicts.value = openConflicts;
+      history.value = versions;
+    } catch (err) {
+      // The database was closed under the query (sign-out, a new token): nothing to show.
+      if (q === api) throw err;
     }
-    tags.value = await api.tags();
-    // A filter by a tag no note has any more would show an empty list with no way to see why.
-    if (tag.value !== null && !tags.value.some((t) => t.tag === tag.value)) {
-      tag.value = null;
-      if (view.value === "notes") notes.value = await api.list({ sort: sort.value });
-    }
-    conflicted.value = await api.conflictedNoteIds();
-    const id = selectedId.value;
-    conflicts.value = id ? await api.conflicts(id) : [];
-    history.value = id ? await api.history(id) : [];
   });
 
+  /** The last close: the database must be closed before it is opened again (a new token). */
+  let closing: Promise<void> = Promise.resolve();
+
   async function open(session: Session): Promise<void> {
+    await closing;
     try {
       db = await openBrowserDatabase({ name: `notesync-${session.userId}`, wasmUrl });
     } catch (err) {
@@ -139,19 +163,72 @@ export const useNotesStore = defineStore("notes", () => {
     ready.value = true;
   }
 
-  async function close(): Promise<void> {
+  /** Stops syncing and closes the database; safe to call twice. */
+  function close(): Promise<void> {
     cleanups.splice(0).forEach((c) => c());
-    await client?.stop();
-    await db?.close();
+    const [closingClient, closingDb] = [client, db];
     client = null;
     db = null;
     api = null;
+    status.value = { state: "connecting", pending: 0, progress: null, error: null };
     notes.value = [];
     selectedId.value = null;
     ready.value = false;
     creating.clear();
     createdHere.clear();
     opened = new Promise<void>((resolve) => (markOpen = resolve));
+    const previous = closing;
+    closing = (async () => {
+      await previous;
+      await closingClient?.stop();
+      await closingDb?.close();
+    })();
+    return closing;
+  }
+
+  /** Closes the database and deletes it from this browser: the notes stay only on the server. */
+  async function removeLocalCopy(userId: string): Promise<void> {
+    await close();
+    await deleteBrowserDatabase(`notesync-${userId}`);
+  }
+
+  /** Every note outside the trash, with what an export needs. */
+  async function allNotes(): Promise<Note[]> {
+    await opened;
+    return api ? api.list({ sort: "created" }) : [];
+  }
+
+  /**
+   * Adds notes (an import), each with its own dates and tags. A note whose title and text are
+   * already those of a note here is skipped, so importing one file twice adds it once.
+   */
+  async function importNotes(
+    files: readonly {
+      title: string;
+      body: string;
+      tags: readonly string[];
+      createdAt?: number;
+      updatedAt?: number;
+      pinned?: boolean;
+    }[],
+  ): Promise<{ added: number; duplicates: number }> {
+    await opened;
+    if (!api) throw new Error("the notes are not open");
+    const existing = new Set((await api.list()).map((n) => `${n.title}\u0000${n.body}`));
+    let added = 0;
+    let duplicates = 0;
+    for (const f of files) {
+      const key = `${f.title}\u0000${f.body}`;
+      if (existing.has(key)) {
+        duplicates++;
+        continue;
+      }
+      existing.add(key);
+      await api.create(f);
+      added++;
+    }
+    await refresh();
+    return { added, duplicates };
   }
 
   /** Shows the new, empty note at once, so typing right after "New note" lands in it. */
@@ -173,13 +250,20 @@ export const useNotesStore = defineStore("notes", () => {
     selectedId.value = note.id;
     creating.set(note.id, note);
     createdHere.add(note.id);
-    try {
+    const stored = (async () => {
       await opened;
       await api!.create({ id: note.id, tags: note.tags });
+    })();
+    storing.set(note.id, stored);
+    try {
+      await stored;
+      // Listed as unstored until a query that started after the write has shown it: a query
+      // already under way may have read the list just before the note was stored.
+      await refresh();
     } finally {
       creating.delete(note.id);
+      storing.delete(note.id);
     }
-    await refresh();
     return note;
   }
 
@@ -194,9 +278,12 @@ export const useNotesStore = defineStore("notes", () => {
    */
   async function discardIfEmpty(id: string): Promise<void> {
     if (!createdHere.delete(id)) return;
+    // Left before it was even stored: wait for that, or the empty note would appear after.
+    await storing.get(id)?.catch(() => undefined);
     await opened;
     const note = await api?.get(id);
     if (!note || note.title !== "" || note.body !== "") return;
+    creating.delete(id);
     await api?.deleteForever(id);
     await refresh();
   }
@@ -311,6 +398,9 @@ export const useNotesStore = defineStore("notes", () => {
     dismissConflict,
     open,
     close,
+    removeLocalCopy,
+    allNotes,
+    importNotes,
     createNote,
     discardIfEmpty,
     openDocument,
