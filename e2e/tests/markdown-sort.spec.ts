@@ -25,8 +25,11 @@ test("markdown is rendered in the list preview and the read view, and never runs
   await expect(item).not.toContainText("**");
   await expect(item).not.toContainText("# Big");
 
-  await page.getByRole("button", { name: "Read" }).click();
-  await expect(page.getByRole("button", { name: "Read" })).toHaveAttribute("aria-pressed", "true");
+  await page.getByRole("button", { name: "Read", exact: true }).click();
+  await expect(page.getByRole("button", { name: "Read", exact: true })).toHaveAttribute(
+    "aria-pressed",
+    "true",
+  );
   const view = page.getByRole("document", { name: "Rendered note" });
   await expect(view.getByRole("heading", { name: "Big heading" })).toBeVisible();
   await expect(view.getByRole("link", { name: "link" })).toHaveAttribute(
@@ -41,9 +44,9 @@ test("markdown is rendered in the list preview and the read view, and never runs
   await expect(page.getByLabel("Body")).toBeHidden();
 
   // Back to editing: the editor is still bound to the note.
-  await page.getByRole("button", { name: "Read" }).click();
+  await page.getByRole("button", { name: "Read", exact: true }).click();
   await replaceBody(page, "## Changed");
-  await page.getByRole("button", { name: "Read" }).click();
+  await page.getByRole("button", { name: "Read", exact: true }).click();
   await expect(view.getByRole("heading", { name: "Changed" })).toBeVisible();
   await context.close();
 });

@@ -14,5 +14,6 @@ export function shortDate(t: number, now = new Date()): string {
   return full.format(d);
 }
 
-/** The full date and time, for a tooltip. */
-export const longDate = (t: number) => new Date(t).toLocaleString();
+const long = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+/** The date and time, unambiguous in every locale ("2 Mar 2026, 09:30"). */
+export const longDate = (t: number) => long.format(new Date(t));
