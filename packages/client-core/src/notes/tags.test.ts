@@ -102,3 +102,20 @@ it("a tag added on one device and removed on another before they sync: the devic
   expect(await tagsOf(a, note.id)).toBe("again,keep");
   expect(await tagsOf(b, note.id)).toBe("again,keep");
 });
+
+it("creates many notes at once (an import) with their tags and dates, in order", async () => {
+  const d = await device("importer", await signup());
+  const drafts = Array.from({ length: 450 }, (_, i) => ({
+    title: `Note ${i}`,
+    body: `body ${i}`,
+    tags: i % 2 ? ["odd"] : [],
+    createdAt: 1_000 + i,
+    updatedAt: 2_000 + i,
+  }));
+  const ids = await d.notes.createMany(drafts);
+  expect(ids).toHaveLength(450);
+  const first = await d.notes.get(ids[1]!);
+  expect(first).toMatchObject({ title: "Note 1", body: "body 1", tags: ["odd"], createdAt: 1_001 });
+  expect(await d.notes.tags()).toEqual([{ tag: "odd", count: 225 }]);
+  expect((await d.notes.search("body 449")).map((n) => n.title)).toEqual(["Note 449"]);
+});

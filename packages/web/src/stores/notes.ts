@@ -215,18 +215,15 @@ export const useNotesStore = defineStore("notes", () => {
     await opened;
     if (!api) throw new Error("the notes are not open");
     const existing = new Set((await api.list()).map((n) => `${n.title}\u0000${n.body}`));
-    let added = 0;
-    let duplicates = 0;
-    for (const f of files) {
+    const fresh = files.filter((f) => {
       const key = `${f.title}\u0000${f.body}`;
-      if (existing.has(key)) {
-        duplicates++;
-        continue;
-      }
+      if (existing.has(key)) return false;
       existing.add(key);
-      await api.create(f);
-      added++;
-    }
+      return true;
+    });
+    await api.createMany(fresh);
+    const added = fresh.length;
+    const duplicates = files.length - added;
     await refresh();
     return { added, duplicates };
   }
