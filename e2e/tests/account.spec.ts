@@ -43,6 +43,10 @@ test("changing the password keeps this browser syncing and sends the other to si
   server,
 }) => {
   const { user, a, b } = await twoBrowsersOfOneUser(browser, server, "renamer");
+  // A second tab of the first browser shares its session: it follows the new token.
+  const tab = await a.context.newPage();
+  await tab.goto(server.url);
+  await expect(syncStatus(tab)).toHaveText(/Live/);
   const dialog = await openSettings(a.page);
   await dialog.getByLabel("Current password").fill("correct horse battery");
   await dialog.getByLabel("New password").fill("a much better one");
@@ -51,15 +55,20 @@ test("changing the password keeps this browser syncing and sends the other to si
   await dialog.getByRole("button", { name: "Close" }).click();
 
   // The other browser had nothing unsent: it is on the sign-in screen, told why.
-  await expect(b.page.getByRole("button", { name: "Sign in" })).toBeVisible();
+  await expect(b.page.getByRole("button", { name: "Sign in", exact: true })).toBeVisible();
   await expect(b.page.getByRole("status")).toHaveText(/You were signed out/);
   // This one goes on syncing with its new token.
   await expect(syncStatus(a.page)).toHaveText(/Live/);
   await writeNote(a.page, "After the new password");
+  await expect(noteList(tab).getByRole("button", { name: /After the new password/ })).toBeVisible();
+  await writeNote(tab, "From the second tab");
+  await expect(syncStatus(tab)).toHaveText("Live: all changes synced");
+  await expect(tab.getByRole("button", { name: "Sign in", exact: true })).toBeHidden();
   await signIn(b.page, server, user, "a much better one");
   await expect(
     noteList(b.page).getByRole("button", { name: /After the new password/ }),
   ).toBeVisible();
+  await expect(noteList(b.page).getByRole("button", { name: /From the second tab/ })).toBeVisible();
   await a.context.close();
   await b.context.close();
 });
@@ -80,7 +89,7 @@ test("sign out everywhere: the other browser goes to sign-in, and one with unsen
     .getByRole("alertdialog", { name: "Sign out everywhere?" })
     .getByRole("button", { name: "Yes, sign out everywhere" })
     .click();
-  await expect(a.page.getByRole("button", { name: "Sign in" })).toBeVisible();
+  await expect(a.page.getByRole("button", { name: "Sign in", exact: true })).toBeVisible();
   await expect(a.page.getByRole("status")).toHaveText("You are signed out on every device.");
 
   // Back online, b learns its session is over but does not hide what it has not sent.
@@ -159,11 +168,11 @@ test("deleting the account asks for the password, removes it from the server's d
   );
   expect(await localBlocks(a.page, userId)).toBe(0);
   expect(userFiles()).toEqual([]);
-  await expect(b.page.getByRole("button", { name: "Sign in" })).toBeVisible();
+  await expect(b.page.getByRole("button", { name: "Sign in", exact: true })).toBeVisible();
 
   await a.page.getByLabel("Username").fill(user);
   await a.page.getByLabel("Password").fill("correct horse battery");
-  await a.page.getByRole("button", { name: "Sign in" }).click();
+  await a.page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(a.page.getByRole("alert")).toHaveText("wrong username or password");
   await a.context.close();
   await b.context.close();
