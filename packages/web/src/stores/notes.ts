@@ -79,24 +79,26 @@ export const useNotesStore = defineStore("notes", () => {
     const q = api;
     if (!q) return;
     try {
-      const options = { sort: sort.value, ...(tag.value !== null && { tag: tag.value }) };
-      const plainList = view.value === "notes" && !query.value.trim();
+      // What the list is asked for; if any of it changes meanwhile, this run's result is stale
+      // and the run that change asked for (coalesced: right after this one) shows the list.
+      const asked = { view: view.value, query: query.value, sort: sort.value, tag: tag.value };
+      const options = { sort: asked.sort, ...(asked.tag !== null && { tag: asked.tag }) };
+      const plainList = asked.view === "notes" && !asked.query.trim();
       let list: Note[];
-      if (view.value === "trash") list = await q.listTrash();
-      else if (query.value.trim()) list = await q.search(query.value, options);
+      if (asked.view === "trash") list = await q.listTrash();
+      else if (asked.query.trim()) list = await q.search(asked.query, options);
       else list = await q.list(options);
       const allTags = await q.tags();
-      let filter = tag.value;
       // A filter by a tag no note has any more would show an empty list with no way to see why.
-      if (filter !== null && !allTags.some((t) => t.tag === filter)) {
-        filter = null;
-        if (view.value === "notes") list = await q.list({ sort: sort.value });
-      }
+      const tagGone = asked.tag !== null && !allTags.some((t) => t.tag === asked.tag);
+      if (tagGone && plainList) list = await q.list({ sort: asked.sort });
       const conflictedIds = await q.conflictedNoteIds();
       const id = selectedId.value;
       const openConflicts = id ? await q.conflicts(id) : [];
       const versions = id ? await q.history(id) : [];
       if (q !== api) return; // closed meanwhile (signed out, a new token): stale
+      const current = { view: view.value, query: query.value, sort: sort.value, tag: tag.value };
+      if (JSON.stringify(current) !== JSON.stringify(asked)) return;
       // Notes made with "New note" and not stored yet (or stored after the list was read):
       // looked up now, at the last moment, so a new note never drops out of the list.
       const unstored = plainList
@@ -104,7 +106,7 @@ export const useNotesStore = defineStore("notes", () => {
         : [];
       notes.value = [...unstored, ...list];
       tags.value = allTags;
-      tag.value = filter;
+      if (tagGone) tag.value = null;
       conflicted.value = conflictedIds;
       conflicts.value = openConflicts;
       history.value = versions;
