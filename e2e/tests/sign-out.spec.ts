@@ -34,7 +34,21 @@ test("signing out ends the session on the server: its token no longer syncs", as
   );
   expect(await helloAnswer(server.syncUrl, token)).toBe("welcome");
   await page.getByRole("button", { name: "Sign out" }).click();
-  await expect(page.getByRole("button", { name: "Sign in" })).toBeVisible();
+  await expect(page.getByRole("button", { name: "Sign in", exact: true })).toBeVisible();
   await expect.poll(() => helloAnswer(server.syncUrl, token)).toBe("unauthorized");
+  await context.close();
+});
+
+test("signing out in one tab signs out the other tabs of the browser too", async ({
+  browser,
+  server,
+}) => {
+  const { context, page } = await newContext(browser);
+  await signUp(page, server, uniqueName("tabs-out"));
+  const other = await context.newPage();
+  await other.goto(server.url);
+  await expect(other.getByRole("status")).toContainText("Live");
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(other.getByRole("button", { name: "Sign in", exact: true })).toBeVisible();
   await context.close();
 });

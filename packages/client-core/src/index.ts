@@ -22,11 +22,15 @@ export {
   type NotesApiOptions,
   type NoteDraft,
   type NoteVersion,
+  type NewNote,
+  type NoteSort,
+  type ListOptions,
+  type TagCount,
 } from "./notes/notes-api.js";
 export {
   STORED_ORIGIN,
   type NoteDocument,
   type NoteDocumentOptions,
 } from "./notes/note-document.js";
-export { Y, replaceText } from "@notesync/protocol";
+export { Y, replaceText, normalizeTag, MAX_TAG_LENGTH } from "@notesync/protocol";
 export { coalesced } from "./coalesce.js";

@@ -27,6 +27,8 @@ export interface DbCacheOptions {
  */
 export class DbCache {
   private readonly hubs = new Map<string, UserHub>();
+  /** Users whose account was deleted: their database is never opened (so never made) again. */
+  private readonly deleted = new Set<string>();
   private sweeper: ClockTimer | null = null;
   private readonly watcher: fs.FSWatcher;
   private readonly clock: Clock;
@@ -62,6 +64,7 @@ export class DbCache {
 
   /** The user's hub, opening the database when needed. Throws StorageError for a broken file. */
   open(userId: string): UserHub {
+    if (this.deleted.has(userId)) throw new StorageError("this account has been deleted");
     let hub = this.hubs.get(userId);
     if (!hub) {
       const started = performance.now();
@@ -139,6 +142,21 @@ export class DbCache {
     } catch (err) {
       this.options.log.error({ err, userId: hub.userId }, "closing user database failed");
     }
+  }
+
+  /**
+   * Closes the user's database and deletes its files (the WAL and shared memory too). End the
+   * user's connections first. Later opens are refused, so a connection that was verified just
+   * before the account went cannot make the file again.
+   */
+  deleteUser(userId: string): void {
+    const file = this.pathFor(userId);
+    this.deleted.add(userId);
+    const hub = this.hubs.get(userId);
+    if (hub) this.closeHub(hub);
+    for (const f of [file, `${file}-wal`, `${file}-shm`, `${file}-journal`])
+      fs.rmSync(f, { force: true });
+    this.options.log.info({ userId }, "deleted user database");
   }
 
   close(): void {

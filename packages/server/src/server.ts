@@ -145,6 +145,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     options.signupsPerHour ?? DEFAULT_SIGNUPS_PER_HOUR,
     (code) => metrics.accountRefusals.inc({ code }),
     () => accountsBackedUp(),
+    async (userId) => {
+      // The account is gone, so each of its connections fails its token check and closes.
+      await Promise.all(
+        [...sessions].filter((s) => s.userId === userId).map((s) => s.recheckToken()),
+      );
+      dbs.deleteUser(userId);
+      backup?.userDeleted(userId);
+    },
   );
   if (options.backup) {
     const store = options.backup.store ?? s3Store({ url: options.backup.url });

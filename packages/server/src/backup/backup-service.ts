@@ -79,6 +79,20 @@ export class BackupService {
     this.schedule(this.options.intervalMs);
   }
 
+  /** The user's account was deleted: its backup goes too (accounts.db follows with the next upload). */
+  userDeleted(userId: string): void {
+    this.dirty.delete(userId);
+    this.manifests.delete(userId);
+    this.accountsDirty = true;
+    this.schedule(0);
+    void (async () => {
+      const keys = await this.options.store.list(`users/${userId}/`);
+      if (keys.length > 0) await this.options.store.delete(keys);
+    })().catch((err: unknown) =>
+      this.options.log.warn({ err, userId }, "could not delete a deleted account's backup"),
+    );
+  }
+
   /** `accounts.db` changed; resolves once it is uploaded (a sign-up is answered after that). */
   accountsChanged(): Promise<void> {
     this.accountsDirty = true;
