@@ -1,5 +1,7 @@
 import js from "@eslint/js";
+import pluginVue from "eslint-plugin-vue";
 import tseslint from "typescript-eslint";
+import vueParser from "vue-eslint-parser";
 
 /** Packages each workspace may not import: the dependency direction (protocol at the bottom). */
 const layers = {
@@ -40,13 +42,13 @@ export default tseslint.config(
       "**/.turbo/**",
       "packages/crsqlite-native/native/**",
       "e2e/artifacts/**",
-      "packages/web/**/*.vue",
     ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
+  ...pluginVue.configs["flat/recommended"],
   {
-    files: ["**/*.ts"],
+    files: ["**/*.ts", "**/*.vue"],
     extends: [...tseslint.configs.recommendedTypeCheckedOnly],
     languageOptions: {
       parserOptions: {
@@ -54,6 +56,7 @@ export default tseslint.config(
           allowDefaultProject: ["packages/*/vitest.config.ts"],
         },
         tsconfigRootDir: import.meta.dirname,
+        extraFileExtensions: [".vue"],
       },
     },
     rules: {
@@ -66,6 +69,33 @@ export default tseslint.config(
         "error",
         { checksVoidReturn: { arguments: false } },
       ],
+    },
+  },
+  {
+    files: ["**/*.vue"],
+    languageOptions: {
+      parser: vueParser,
+      parserOptions: {
+        parser: tseslint.parser,
+        extraFileExtensions: [".vue"],
+        sourceType: "module",
+      },
+      globals: {
+        window: "readonly",
+        document: "readonly",
+        navigator: "readonly",
+        setInterval: "readonly",
+        clearInterval: "readonly",
+      },
+    },
+    rules: {
+      // Prettier formats templates; these rules would fight it.
+      "vue/max-attributes-per-line": "off",
+      "vue/singleline-html-element-content-newline": "off",
+      "vue/multiline-html-element-content-newline": "off",
+      "vue/html-self-closing": "off",
+      "vue/html-indent": "off",
+      "vue/html-closing-bracket-newline": "off",
     },
   },
   {
