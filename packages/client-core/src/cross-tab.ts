@@ -36,10 +36,13 @@ export interface CrossTabOptions extends SyncClientOptions {
   readonly channel?: ChannelLike;
 }
 
-/** A database whose change events include other tabs' commits; its own commits are announced to them. */
-function shareChanges(db: Database, channel: ChannelLike): Database {
+/**
+ * A database whose change events include other tabs' commits; its own commits are announced to
+ * them. `close` stops announcing (before the channel closes).
+ */
+function shareChanges(db: Database, channel: ChannelLike): { db: Database; close: () => void } {
   const listeners = new Set<(e: ChangeEvent) => void>();
-  db.onChange((event) => {
+  const off = db.onChange((event) => {
     channel.postMessage({ type: "change", event });
     for (const l of listeners) l(event);
   });
@@ -47,10 +50,16 @@ function shareChanges(db: Database, channel: ChannelLike): Database {
     if (data.type === "change") for (const l of listeners) l(data.event);
   });
   return {
-    ...db,
-    onChange(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
+    db: {
+      ...db,
+      onChange(listener) {
+        listeners.add(listener);
+        return () => listeners.delete(listener);
+      },
+    },
+    close: () => {
+      off();
+      listeners.clear();
     },
   };
 }
@@ -66,7 +75,8 @@ export function createCrossTabSyncClient(
 ): SyncClient & { readonly isLeader: boolean } {
   const locks: LockManagerLike = options.locks ?? navigator.locks;
   const channel: ChannelLike = options.channel ?? new BroadcastChannel(`notesync:${options.name}`);
-  const db = shareChanges(options.db, channel);
+  const shared = shareChanges(options.db, channel);
+  const db = shared.db;
   const listeners = {
     status: new Set<(s: SyncStatus) => void>(),
     change: new Set<(e: ChangeEvent) => void>(),
@@ -114,6 +124,7 @@ export function createCrossTabSyncClient(
         .request(`notesync:${options.name}`, { signal: abort.signal }, lead)
         .catch(() => undefined);
     },
+    /** Stops syncing and leaves the tabs' channel; a stopped client does not start again. */
     async stop() {
       abort?.abort();
       abort = null;
@@ -122,6 +133,8 @@ export function createCrossTabSyncClient(
       await e?.stop();
       release?.();
       release = null;
+      shared.close();
+      channel.close();
     },
     reconnectNow() {
       if (engine) engine.reconnectNow();
