@@ -5,6 +5,7 @@ import { capacity } from "./capacity.js";
 import { catchUp } from "./catchup.js";
 import { liveLatency } from "./live.js";
 import { search } from "./search.js";
+import { startup } from "./startup.js";
 import { typing } from "./typing.js";
 
 // PouchDB's live replications keep retrying (and rejecting) after their server stops; ignore those.
@@ -42,6 +43,10 @@ if (want("search")) {
 if (want("capacity")) {
   console.log("\n## Capacity: users with two connections each, a tenth writing once a second");
   console.log(await capacity(list(process.env.BENCH_USERS)));
+}
+if (want("startup")) {
+  console.log("\n## Start-up: a returning user's page load to a usable note list");
+  console.log(await startup());
 }
 if (want("browser")) {
   console.log("\n## Browser: keystroke in one Chromium context -> visible in another");
