@@ -51,9 +51,11 @@ export async function startup(notes = 1000, samples = 10): Promise<string> {
       const cdp = await page.context().newCDPSession(page);
       await cdp.send("Emulation.setCPUThrottlingRate", { rate });
       const times: number[] = [];
+      const listed: number[] = [];
       for (let i = 0; i < samples; i++) {
         await page.reload();
         await listShows(page, newest);
+        listed.push(await page.evaluate(() => performance.now()));
         // Usable: the first click on New note makes a note (it waits for the database if needed).
         await page.getByRole("button", { name: "New note" }).click();
         await page.getByRole("textbox", { name: "Title" }).waitFor();
@@ -61,7 +63,7 @@ export async function startup(notes = 1000, samples = 10): Promise<string> {
         await page.keyboard.press("Escape"); // the empty note is discarded
       }
       await cdp.send("Emulation.setCPUThrottlingRate", { rate: 1 });
-      return summarize(times);
+      return { usable: summarize(times), listed: summarize(listed) };
     };
     const fast = await measure(1);
     const slow = await measure(4);
@@ -69,8 +71,15 @@ export async function startup(notes = 1000, samples = 10): Promise<string> {
       table(
         ["returning user, " + notes + " notes", "median", "p95", "target"],
         [
-          ["CPU not throttled", ms(fast.median), ms(fast.p95), "p95 < 1,000 ms"],
-          ["CPU throttled 4x", ms(slow.median), ms(slow.p95), "(reported)"],
+          ["list shown, CPU not throttled", ms(fast.listed.median), ms(fast.listed.p95), ""],
+          [
+            "usable, CPU not throttled",
+            ms(fast.usable.median),
+            ms(fast.usable.p95),
+            "p95 < 1,000 ms",
+          ],
+          ["list shown, CPU throttled 4x", ms(slow.listed.median), ms(slow.listed.p95), ""],
+          ["usable, CPU throttled 4x", ms(slow.usable.median), ms(slow.usable.p95), "(reported)"],
         ],
       ),
       `  from navigation start to the list showing the newest note and New note opening a note (${samples} reloads each)`,
