@@ -1,3 +1,4 @@
+import { sqliteDriverProblem } from "@notesync/crsqlite-native";
 import { DEFAULT_LIMITS, DEFAULT_TARGET_FRAME_BYTES, type Limits } from "@notesync/protocol";
 import fs from "node:fs";
 import http from "node:http";
@@ -80,6 +81,9 @@ const defaultWebRoot = () =>
   path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../web/dist");
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  // Before any database opens: better-sqlite3 12 on Node 24 would abort the process later.
+  const driverProblem = sqliteDriverProblem();
+  if (driverProblem) throw new Error(driverProblem);
   const log = options.logger ?? createLogger(options.logLevel, options.logFormat);
   const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
   const resources: ResourceLimits = { ...DEFAULT_RESOURCE_LIMITS, ...options.resources };
