@@ -26,8 +26,11 @@ Options (each also read from the environment variable shown):
                           NOTESYNC_METRICS_TOKEN (none; prefer the variable: flags show in ps)
   --hash-concurrency <n>  password hashes computed at once, the rest queue
                           NOTESYNC_HASH_CONCURRENCY (2)
-  NOTESYNC_SECRET      token signing secret (generated into the data directory when unset)
-  NOTESYNC_CRSQLITE_PATH  a cr-sqlite library to load instead of the one npm install built
+  -h, --help              this text
+
+Environment only:
+  NOTESYNC_SECRET                 token signing secret (generated into the data directory when unset)
+  NOTESYNC_CRSQLITE_PATH          a cr-sqlite library to load instead of the one npm install built
   NOTESYNC_HELLO_TIMEOUT_MS       close connections that do not authenticate in time (10000)
   NOTESYNC_PRE_AUTH_MESSAGE_KB    largest message before authentication (64)
   NOTESYNC_CONNECTIONS_PER_USER   open connections one account may have (64)
