@@ -24,16 +24,32 @@ const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 let work: string;
 let appDir: string;
 
-/** The environment of the npm that runs these tests, minus what would steer a nested npm. */
+/**
+ * The environment of the npm that runs these tests, minus what would steer a nested npm, and
+ * minus NODE_ENV: Vite's build() (another spec, in this process) sets it to "production", with
+ * which npm install would leave out the example's devDependencies (tsc, Vite).
+ */
 function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env))
-    if (!/^npm_(package|lifecycle|config_(workspace|prefix|global|local))/i.test(k)) env[k] = v;
+    if (
+      k !== "NODE_ENV" &&
+      !/^npm_(package|lifecycle|config_(workspace|prefix|global|local))/i.test(k)
+    )
+      env[k] = v;
   return { ...env, ...extra };
 }
 
-const run = (cmd: string, args: string[], cwd: string) =>
-  execFileSync(cmd, args, { cwd, env: cleanEnv(), encoding: "utf8", stdio: "pipe" });
+function run(cmd: string, args: string[], cwd: string): string {
+  try {
+    return execFileSync(cmd, args, { cwd, env: cleanEnv(), encoding: "utf8", stdio: "pipe" });
+  } catch (err) {
+    const { stdout, stderr } = err as { stdout?: string; stderr?: string };
+    throw new Error(`${cmd} ${args.join(" ")} failed in ${cwd}:\n${stdout}\n${stderr}`, {
+      cause: err,
+    });
+  }
+}
 
 test.beforeAll(async () => {
   test.setTimeout(300_000);
@@ -61,7 +77,7 @@ test.beforeAll(async () => {
     recursive: true,
     filter: (src) => !/[/\\](node_modules|dist)$/.test(src),
   });
-  run("npm", ["install", "--no-audit", "--no-fund", ...tarballs], appDir);
+  run("npm", ["install", "--include=dev", "--no-audit", "--no-fund", ...tarballs], appDir);
   for (const name of ["client-core", "protocol"]) {
     const installed = path.join(appDir, "node_modules/@notesync", name);
     // A real directory unpacked from the tarball, not a link into the workspace.
