@@ -61,7 +61,7 @@ function installedDriverVersion(): string | null {
  * better-sqlite3 12 builds its databases and statements on `node::ObjectWrap`. Since Node 24.19
  * that class's destructor removes an environment cleanup hook and aborts the whole process
  * (`Assertion failed: (env) != nullptr`) when the garbage collector destroys an object at a moment
- * no JavaScript context is entered, which a server that prepares statements meets within seconds.
+ * no Node environment is current, which a server that prepares statements meets within seconds.
  * better-sqlite3 13 is built on Node-API and is not affected, but needs Node-API 10 (Node 22.14+),
  * so Node 20 keeps 12. This turns the abort into one sentence saying what to install.
  */
