@@ -98,6 +98,6 @@ describe("the systemd unit in DEPLOYING.md", () => {
     // JSON lines from pino, and the URL on a line of its own.
     const lines = stdout.split("\n").filter((l) => l.trim() !== "");
     for (const line of lines.filter((l) => !l.includes("NoteSync is running at")))
-      expect(() => JSON.parse(line), line).not.toThrow();
+      expect((): unknown => JSON.parse(line), line).not.toThrow();
   }, 30_000);
 });
