@@ -1,9 +1,8 @@
 import {
   SCHEMA_VERSION,
-  decodeFrame,
-  encodeFrame,
-  type ChangesFrame,
-  type ServerFrame,
+  decodeServerFrame,
+  encodeClientFrame,
+  type ServerChangesFrame,
 } from "@notesync/protocol";
 import { SignJWT } from "jose";
 import crypto from "node:crypto";
@@ -28,7 +27,7 @@ const token = (userId: string) =>
 interface Conn {
   ws: WebSocket;
   siteId: Uint8Array;
-  onChanges?: (f: ChangesFrame) => void;
+  onChanges?: (f: ServerChangesFrame) => void;
 }
 
 /** A raw protocol connection: hello, then wait for the end of the catch-up. */
@@ -39,24 +38,25 @@ async function connect(syncUrl: string, jwt: string): Promise<Conn> {
     ws.on("error", reject); // after the hello, errors end the step through the missing samples
     ws.once("open", () =>
       ws.send(
-        encodeFrame({
+        encodeClientFrame({
           type: "hello",
           schemaVersion: SCHEMA_VERSION,
           siteId: conn.siteId,
           serverVersion: 0,
           token: jwt,
+          incarnation: new Uint8Array(),
         }),
       ),
     );
     let target = -1;
     ws.on("message", (data: Buffer) => {
-      const r = decodeFrame(data);
+      const r = decodeServerFrame(data);
       if (!r.ok) return reject(r.error);
-      const f = r.frame as ServerFrame;
+      const f = r.frame;
       if (f.type === "welcome") target = f.serverVersion;
       else if (f.type === "error") reject(new Error(f.message));
       else if (f.type === "changes") {
-        if (target >= 0 && f.cursor >= target && !conn.onChanges) resolve();
+        if (target >= 0 && f.serverVersion >= target && !conn.onChanges) resolve();
         conn.onChanges?.(f);
       }
     });
@@ -108,9 +108,9 @@ async function step(users: number, seconds: number, workers: string) {
             version++;
             const sentAt = performance.now();
             writer.ws.send(
-              encodeFrame({
+              encodeClientFrame({
                 type: "changes",
-                cursor: version,
+                clientVersion: version,
                 partial: false,
                 changes: [
                   {
@@ -129,7 +129,7 @@ async function step(users: number, seconds: number, workers: string) {
             );
           };
           tick();
-          timers.push(setInterval(tick, 1000) as unknown as NodeJS.Timeout);
+          timers.push(setInterval(tick, 1000));
         },
         (1000 * i) / writers.length,
       ),

@@ -18,12 +18,14 @@ export const tmp = (prefix: string) => fs.mkdtempSync(path.join(os.tmpdir(), pre
 export function startNoteSync(
   dataDir = tmp("bench-notesync-"),
   workers = process.env.BENCH_WORKERS ?? "1",
+  env: NodeJS.ProcessEnv = {},
 ): Promise<Child> {
   return startChild(
     path.join(repo, "packages/server/dist/cli.js"),
     ["--port", "0", "--data-dir", dataDir, "--log-level", "warn", "--workers", workers],
     {
       NOTESYNC_SECRET: "bench-secret-bench-secret",
+      ...env,
     },
   );
 }

@@ -14,8 +14,17 @@ import { fmt, ratio, summarize, table, type Summary } from "./stats.js";
  */
 type Stack = (readers: number, edits: number) => Promise<Summary>;
 
-const noteSync: Stack = async (readers, edits) => {
-  const server = await startNoteSync();
+/** NoteSync's live latency; `env` configures its server (the backup benchmark turns backup on). */
+export const noteSyncLatency = async (
+  readers: number,
+  edits: number,
+  env: NodeJS.ProcessEnv = {},
+  hooks: {
+    before?: (serverUrl: string) => Promise<void>;
+    after?: (serverUrl: string) => Promise<void>;
+  } = {},
+): Promise<Summary> => {
+  const server = await startNoteSync(undefined, undefined, env);
   const dir = tmp("bench-live-");
   try {
     const token = await signup(server.url, "writer");
@@ -45,6 +54,7 @@ const noteSync: Stack = async (readers, edits) => {
         )
       ).every((n) => n === 1),
     );
+    await hooks.before?.(server.url);
     const samples: number[] = [];
     for (let i = 0; i < edits; i++) {
       arrived = 0;
@@ -56,11 +66,13 @@ const noteSync: Stack = async (readers, edits) => {
       await sleep(2);
     }
     await Promise.all([writer, ...readerDevices].map((d) => d.close()));
+    await hooks.after?.(server.url);
     return summarize(samples);
   } finally {
     await server.stop();
   }
 };
+const noteSync: Stack = (readers, edits) => noteSyncLatency(readers, edits);
 
 const yjs: Stack = async (readers, edits) => {
   const server = await startChild(path.join(here, "../src/peers/yjs-server.cjs"));

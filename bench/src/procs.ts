@@ -21,7 +21,7 @@ export async function startChild(
   });
   const url = await new Promise<string>((resolve, reject) => {
     let out = "";
-    proc.stdout!.on("data", (d: Buffer) => {
+    proc.stdout.on("data", (d: Buffer) => {
       out += d.toString();
       const m = /READY (\S+)/.exec(out) ?? /running at (\S+)/.exec(out);
       if (m) resolve(m[1]!);
@@ -30,7 +30,7 @@ export async function startChild(
       reject(new Error(`${script} exited with ${code} before it was ready: ${out}`)),
     );
   });
-  proc.stdout!.on("data", (d: Buffer) => {
+  proc.stdout.on("data", (d: Buffer) => {
     if (process.env.BENCH_DEBUG) process.stderr.write(d);
   });
   return {

@@ -1,9 +1,11 @@
 import os from "node:os";
+import { backupCost } from "./backup.js";
 import { browserLatency } from "./browser.js";
 import { capacity } from "./capacity.js";
 import { catchUp } from "./catchup.js";
 import { liveLatency } from "./live.js";
 import { search } from "./search.js";
+import { startup } from "./startup.js";
 import { typing } from "./typing.js";
 
 // PouchDB's live replications keep retrying (and rejecting) after their server stops; ignore those.
@@ -22,6 +24,10 @@ if (want("live")) {
   console.log("\n## Live latency: writer commit -> applied at every reader");
   console.log(await liveLatency(list(process.env.BENCH_READERS)));
 }
+if (want("backup")) {
+  console.log("\n## Backup: what continuous backup to object storage costs");
+  console.log(await backupCost());
+}
 if (want("catchup")) {
   console.log("\n## Catch-up: a fresh client pulls every note");
   console.log(await catchUp(list(process.env.BENCH_NOTES)));
@@ -37,6 +43,10 @@ if (want("search")) {
 if (want("capacity")) {
   console.log("\n## Capacity: users with two connections each, a tenth writing once a second");
   console.log(await capacity(list(process.env.BENCH_USERS)));
+}
+if (want("startup")) {
+  console.log("\n## Start-up: a returning user's page load to a usable note list");
+  console.log(await startup());
 }
 if (want("browser")) {
   console.log("\n## Browser: keystroke in one Chromium context -> visible in another");

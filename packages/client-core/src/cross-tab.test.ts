@@ -9,7 +9,9 @@ import { createCrossTabSyncClient, type ChannelLike, type LockManagerLike } from
 import type { Database } from "./database.js";
 import { createNotesApi } from "./notes/notes-api.js";
 import { createSyncClient, openNodeDatabase } from "./node/index.js";
-import type { SyncClient, SyncStatus, WebSocketConstructor } from "./sync-client.js";
+import type { SyncClient } from "./sync/sync-client.js";
+import type { SyncStatus } from "./sync/status.js";
+import type { WebSocketConstructor } from "./sync/websocket.js";
 
 // Tabs are simulated in one Node process: each "tab" has its own connection to one database file,
 // Node's own BroadcastChannel carries tab messages, and an in-process double stands in for

@@ -1,12 +1,6 @@
 import type { ChangeEvent, Database } from "./database.js";
-import {
-  createSyncClient,
-  firstStatus,
-  isSynced,
-  type SyncClient,
-  type SyncClientOptions,
-  type SyncStatus,
-} from "./sync-client.js";
+import { createSyncClient, type SyncClient, type SyncClientOptions } from "./sync/sync-client.js";
+import { INITIAL_STATUS, firstStatus, isSynced, type SyncStatus } from "./sync/status.js";
 
 /** The subset of `navigator.locks` used here, so tests can pass a double. */
 export interface LockManagerLike {
@@ -42,10 +36,13 @@ export interface CrossTabOptions extends SyncClientOptions {
   readonly channel?: ChannelLike;
 }
 
-/** A database whose change events include other tabs' commits; its own commits are announced to them. */
-function shareChanges(db: Database, channel: ChannelLike): Database {
+/**
+ * A database whose change events include other tabs' commits; its own commits are announced to
+ * them. `close` stops announcing (before the channel closes).
+ */
+function shareChanges(db: Database, channel: ChannelLike): { db: Database; close: () => void } {
   const listeners = new Set<(e: ChangeEvent) => void>();
-  db.onChange((event) => {
+  const off = db.onChange((event) => {
     channel.postMessage({ type: "change", event });
     for (const l of listeners) l(event);
   });
@@ -53,10 +50,16 @@ function shareChanges(db: Database, channel: ChannelLike): Database {
     if (data.type === "change") for (const l of listeners) l(data.event);
   });
   return {
-    ...db,
-    onChange(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
+    db: {
+      ...db,
+      onChange(listener) {
+        listeners.add(listener);
+        return () => listeners.delete(listener);
+      },
+    },
+    close: () => {
+      off();
+      listeners.clear();
     },
   };
 }
@@ -70,15 +73,15 @@ function shareChanges(db: Database, channel: ChannelLike): Database {
 export function createCrossTabSyncClient(
   options: CrossTabOptions,
 ): SyncClient & { readonly isLeader: boolean } {
-  const locks = options.locks ?? (navigator.locks as unknown as LockManagerLike);
-  const channel =
-    options.channel ?? (new BroadcastChannel(`notesync:${options.name}`) as unknown as ChannelLike);
-  const db = shareChanges(options.db, channel);
+  const locks: LockManagerLike = options.locks ?? navigator.locks;
+  const channel: ChannelLike = options.channel ?? new BroadcastChannel(`notesync:${options.name}`);
+  const shared = shareChanges(options.db, channel);
+  const db = shared.db;
   const listeners = {
     status: new Set<(s: SyncStatus) => void>(),
     change: new Set<(e: ChangeEvent) => void>(),
   };
-  let status: SyncStatus = { state: "connecting", pending: 0, progress: null, error: null };
+  let status: SyncStatus = { ...INITIAL_STATUS, state: "connecting" };
   let engine: SyncClient | null = null;
   let abort: AbortController | null = null;
   let release: (() => void) | null = null;
@@ -121,6 +124,7 @@ export function createCrossTabSyncClient(
         .request(`notesync:${options.name}`, { signal: abort.signal }, lead)
         .catch(() => undefined);
     },
+    /** Stops syncing and leaves the tabs' channel; a stopped client does not start again. */
     async stop() {
       abort?.abort();
       abort = null;
@@ -129,6 +133,8 @@ export function createCrossTabSyncClient(
       await e?.stop();
       release?.();
       release = null;
+      shared.close();
+      channel.close();
     },
     reconnectNow() {
       if (engine) engine.reconnectNow();

@@ -1,4 +1,4 @@
-import { SCHEMA_VERSION, schemaStatements } from "@notesync/protocol";
+import { SCHEMA_VERSION, schemaUpgrade } from "@notesync/protocol";
 
 /** Runs SQL. Integers come back as numbers, or as bigint beyond 2^53; BLOBs as Uint8Array. */
 export interface SqlExecutor {
@@ -137,19 +137,13 @@ export const SYNC_STATE_TABLE = "notesync_sync_state";
 /** Creates or upgrades the schema of a client database. Idempotent. */
 export async function applySchema(driver: SqlExecutor): Promise<void> {
   const [row] = await driver.query<{ user_version: number }>("PRAGMA user_version");
-  const version = Number(row?.user_version ?? 0);
-  if (version > SCHEMA_VERSION) {
-    throw new Error(
-      `this database has schema ${version}, newer than this app's ${SCHEMA_VERSION}: update the app`,
-    );
-  }
-  if (version === SCHEMA_VERSION) return;
+  const upgrade = schemaUpgrade(Number(row?.user_version ?? 0), [
+    `CREATE TABLE IF NOT EXISTS ${SYNC_STATE_TABLE} (key TEXT PRIMARY KEY NOT NULL, value)`,
+  ]);
+  if (upgrade.length === 0) return;
   await driver.exec("BEGIN");
   try {
-    for (const sql of schemaStatements(version)) await driver.exec(sql);
-    await driver.exec(
-      `CREATE TABLE IF NOT EXISTS ${SYNC_STATE_TABLE} (key TEXT PRIMARY KEY NOT NULL, value)`,
-    );
+    for (const sql of upgrade) await driver.exec(sql);
     await driver.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
     await driver.exec("COMMIT");
   } catch (err) {

@@ -6,15 +6,13 @@ export type {
   ChangeEvent,
   ChangeOrigin,
 } from "./database.js";
-export { createSyncClient, SyncErrorCode } from "./sync-client.js";
-export type {
-  SyncClient,
-  SyncClientOptions,
-  SyncState,
-  SyncStatus,
-  WebSocketConstructor,
-} from "./sync-client.js";
-export { backoffDelay } from "./backoff.js";
+export { createSyncClient } from "./sync/sync-client.js";
+export type { SyncClient, SyncClientOptions } from "./sync/sync-client.js";
+export { SyncErrorCode, isSynced } from "./sync/status.js";
+export type { SyncState, SyncStatus } from "./sync/status.js";
+export type { Dial, WebSocketConstructor } from "./sync/websocket.js";
+export { webSocketDial } from "./sync/websocket.js";
+export { backoffDelay, type NetworkHints } from "./sync/reconnect.js";
 export {
   createNotesApi,
   HISTORY_INTERVAL_MS,
@@ -24,11 +22,15 @@ export {
   type NotesApiOptions,
   type NoteDraft,
   type NoteVersion,
+  type NewNote,
+  type NoteSort,
+  type ListOptions,
+  type TagCount,
 } from "./notes/notes-api.js";
 export {
   STORED_ORIGIN,
   type NoteDocument,
   type NoteDocumentOptions,
 } from "./notes/note-document.js";
-export { Y, replaceText } from "@notesync/protocol";
+export { Y, replaceText, normalizeTag, MAX_TAG_LENGTH } from "@notesync/protocol";
 export { coalesced } from "./coalesce.js";

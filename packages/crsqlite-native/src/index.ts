@@ -95,3 +95,10 @@ export function loadCrsqlite(
     "sqlite3_crsqlite_init",
   );
 }
+export {
+  openCrsqliteDatabase,
+  closeCrsqliteDatabase,
+  bindParams,
+  fileIdentity,
+  type OpenOptions,
+} from "./open.js";

@@ -1,13 +1,12 @@
 // Rewrites test/vectors.json from SAMPLE_FRAMES. Run after a deliberate, version-bumped change of
 // the encoding (`npm run vectors -w @notesync/protocol`), then update PROTOCOL.md's examples.
 import fs from "node:fs";
-import { encodeFrame } from "../src/codec.js";
-import { SAMPLE_FRAMES } from "../src/fixtures.test-helpers.js";
+import { SAMPLE_FRAMES, encodeSample } from "../src/fixtures.test-helpers.js";
 
 const vectors = Object.fromEntries(
-  Object.entries(SAMPLE_FRAMES).map(([name, frame]) => [
+  Object.entries(SAMPLE_FRAMES).map(([name, sample]) => [
     name,
-    Buffer.from(encodeFrame(frame)).toString("hex"),
+    Buffer.from(encodeSample(sample)).toString("hex"),
   ]),
 );
 fs.writeFileSync(

@@ -90,3 +90,24 @@ export function objectToChange(r: ChangeRowObject): Change {
     seq: Number(r.seq),
   };
 }
+
+/** Where a page of changes read with `LIMIT maxRows` ends; see `lastWholeTransaction`. */
+export type PageCut =
+  | { readonly whole: true; readonly changes: Change[]; readonly lastVersion: number | null }
+  | { readonly whole: false; readonly lastVersion: number };
+
+/**
+ * A page of changes ordered by `db_version`, read with `LIMIT maxRows`, may stop inside a
+ * transaction: this keeps the changes up to its last complete one. A full page holding a single
+ * transaction comes back `whole: false`, for the caller to read that `lastVersion` whole (a
+ * transaction larger than a page is sent in one piece, never split across cursors).
+ */
+export function lastWholeTransaction(changes: Change[], maxRows: number): PageCut {
+  if (changes.length === 0) return { whole: true, changes, lastVersion: null };
+  const last = changes[changes.length - 1]!.dbVersion;
+  if (changes.length < maxRows) return { whole: true, changes, lastVersion: last };
+  let end = changes.length;
+  while (end > 0 && changes[end - 1]!.dbVersion === last) end--;
+  if (end === 0) return { whole: false, lastVersion: last };
+  return { whole: true, changes: changes.slice(0, end), lastVersion: changes[end - 1]!.dbVersion };
+}

@@ -1,8 +1,21 @@
 import { describe, expect, it } from "vitest";
-import { chunkChanges, estimateChangeBytes, TransactionAssembler } from "./chunk.js";
-import { decodeFrame, encodeFrame } from "./codec.js";
-import type { Change, ChangesFrame } from "./frames.js";
+import {
+  chunkChanges,
+  estimateChangeBytes,
+  TransactionAssembler,
+  type ChangeChunk,
+} from "./chunk.js";
+import { decodeServerFrame, encodeServerFrame } from "./codec.js";
+import type { Change, ServerChangesFrame } from "./frames.js";
 import { change } from "./fixtures.test-helpers.js";
+
+/** A chunk as the server sends it. */
+const asFrame = (c: ChangeChunk): ServerChangesFrame => ({
+  type: "changes",
+  serverVersion: c.version,
+  partial: c.partial,
+  changes: c.changes,
+});
 
 /** `count` changes for each version, each with a body of `size` characters. */
 function transactions(versions: number[], count: number, size = 100): Change[] {
@@ -19,10 +32,10 @@ describe("chunkChanges", () => {
     expect(frames.length).toBe(3);
     for (const f of frames) {
       expect(f.partial).toBe(false);
-      expect(encodeFrame(f).length).toBeLessThanOrEqual(target);
+      expect(encodeServerFrame(asFrame(f)).length).toBeLessThanOrEqual(target);
       const versions = new Set(f.changes.map((c) => c.dbVersion));
       for (const v of versions) expect(f.changes.filter((c) => c.dbVersion === v)).toHaveLength(7);
-      expect(f.cursor).toBe(Math.max(...versions));
+      expect(f.version).toBe(Math.max(...versions));
     }
     expect(frames.flatMap((f) => f.changes)).toEqual(changes);
   });
@@ -36,26 +49,26 @@ describe("chunkChanges", () => {
     for (const p of partials) expect(p.changes.every((c) => c.dbVersion === 2)).toBe(true);
 
     const assembler = new TransactionAssembler();
-    const applied: ChangesFrame[] = [];
+    const applied: ServerChangesFrame[] = [];
     for (const f of frames) {
-      const decoded = decodeFrame(encodeFrame(f));
+      const decoded = decodeServerFrame(encodeServerFrame(asFrame(f)));
       if (!decoded.ok) throw decoded.error;
-      const ready = assembler.push(decoded.frame as ChangesFrame);
+      const ready = assembler.push(decoded.frame as ServerChangesFrame);
       if (ready) applied.push(ready);
     }
     const big = applied.find((f) => f.changes.some((c) => c.dbVersion === 2))!;
     expect(big.changes.filter((c) => c.dbVersion === 2)).toHaveLength(100);
-    expect(big.cursor).toBe(2);
-    expect(applied.at(-1)!.cursor).toBe(3);
+    expect(big.serverVersion).toBe(2);
+    expect(applied.at(-1)!.serverVersion).toBe(3);
     expect(assembler.incomplete).toBe(false);
   });
 
-  it("ends with the final cursor, and sends it alone when there is nothing to send", () => {
-    expect([...chunkChanges([], { finalCursor: 17 })]).toEqual([
-      { type: "changes", cursor: 17, partial: false, changes: [] },
+  it("ends with the final version, and sends it alone when there is nothing to send", () => {
+    expect([...chunkChanges([], { finalVersion: 17 })]).toEqual([
+      { version: 17, partial: false, changes: [] },
     ]);
-    const frames = [...chunkChanges(transactions([3], 1), { finalCursor: 9 })];
-    expect(frames.map((f) => f.cursor)).toEqual([9]);
+    const frames = [...chunkChanges(transactions([3], 1), { finalVersion: 9 })];
+    expect(frames.map((f) => f.version)).toEqual([9]);
     expect([...chunkChanges([])]).toEqual([]);
   });
 
@@ -70,9 +83,9 @@ describe("chunkChanges", () => {
       maxChangesPerFrame: 10,
       maxFrameBytes: 1 << 20,
     });
-    assembler.push({ type: "changes", cursor: 0, partial: true, changes: transactions([1], 4) });
+    assembler.push({ version: 0, partial: true, changes: transactions([1], 4) });
     expect(() =>
-      assembler.push({ type: "changes", cursor: 1, partial: false, changes: transactions([1], 2) }),
+      assembler.push({ version: 1, partial: false, changes: transactions([1], 2) }),
     ).toThrow(/more than 5/);
     expect(assembler.incomplete).toBe(false);
   });

@@ -1,5 +1,5 @@
 import { ErrorCode, ProtocolError } from "./errors.js";
-import type { Change, ChangesFrame } from "./frames.js";
+import type { Change } from "./frames.js";
 import { DEFAULT_LIMITS, DEFAULT_TARGET_FRAME_BYTES, type Limits } from "./limits.js";
 
 function utf8Length(s: string): number {
@@ -19,48 +19,59 @@ export function estimateChangeBytes(c: Change): number {
   return 48 + c.pk.length + c.cid.length + valBytes;
 }
 
+/**
+ * A run of changes as a `changes` frame carries them: `version` is the `db_version`, in the clock
+ * of the database they were read from, that the receiver holds everything up to once it has
+ * applied the chunk (and every chunk before it).
+ */
+export interface ChangeChunk {
+  readonly version: number;
+  readonly partial: boolean;
+  readonly changes: readonly Change[];
+}
+
 export interface ChunkOptions {
   /** Frames are cut before they would exceed this many bytes (estimated). */
   readonly targetFrameBytes?: number;
   readonly maxChangesPerFrame?: number;
   /**
-   * The sender's cursor once the whole stream is applied: the last frame carries it, and an empty
-   * frame is produced for it when there are no changes (it tells the receiver it is caught up).
+   * The sender's version once the whole stream is applied: the last chunk carries it, and an
+   * empty chunk is produced for it when there are no changes (it tells the receiver it is caught up).
    */
-  readonly finalCursor?: number;
+  readonly finalVersion?: number;
 }
 
 /**
- * Splits changes ordered by `dbVersion` into `changes` frames. A transaction (one `dbVersion`)
+ * Splits changes ordered by `dbVersion` into chunks, one `changes` frame each. A transaction (one `dbVersion`)
  * never spans frames unless it alone exceeds a frame; then its pieces are marked `partial` and
  * the receiver reassembles them (`TransactionAssembler`) before applying anything.
  */
 export function* chunkChanges(
   changes: Iterable<Change>,
   options: ChunkOptions = {},
-): Generator<ChangesFrame> {
+): Generator<ChangeChunk> {
   const targetBytes = options.targetFrameBytes ?? DEFAULT_TARGET_FRAME_BYTES;
   const maxRows = options.maxChangesPerFrame ?? DEFAULT_LIMITS.maxChangesPerFrame;
   let frame: Change[] = [];
   let frameBytes = 0;
-  let cursor = 0; // dbVersion of the last transaction completed in the frames produced so far
+  let version = 0; // dbVersion of the last transaction completed in the chunks produced so far
   let tx: Change[] = [];
   let txBytes = 0;
-  let pending: ChangesFrame | null = null; // held back so the last frame can carry finalCursor
+  let pending: ChangeChunk | null = null; // held back so the last chunk can carry finalVersion
 
-  function* emit(next: ChangesFrame): Generator<ChangesFrame> {
+  function* emit(next: ChangeChunk): Generator<ChangeChunk> {
     if (pending) yield pending;
     pending = next;
   }
-  function* flushFrame(): Generator<ChangesFrame> {
+  function* flushFrame(): Generator<ChangeChunk> {
     if (frame.length === 0) return;
-    yield* emit({ type: "changes", cursor, partial: false, changes: frame });
+    yield* emit({ version, partial: false, changes: frame });
     frame = [];
     frameBytes = 0;
   }
-  function* closeTransaction(): Generator<ChangesFrame> {
+  function* closeTransaction(): Generator<ChangeChunk> {
     if (tx.length === 0) return;
-    const version = tx[0]!.dbVersion;
+    const txVersion = tx[0]!.dbVersion;
     if (txBytes > targetBytes || tx.length > maxRows) {
       // Too big for any frame: send what is queued, then the transaction in marked pieces.
       yield* flushFrame();
@@ -74,15 +85,15 @@ export function* chunkChanges(
           bytes += b;
         }
         const last = i >= tx.length;
-        if (last) cursor = version;
-        yield* emit({ type: "changes", cursor, partial: !last, changes: piece });
+        if (last) version = txVersion;
+        yield* emit({ version, partial: !last, changes: piece });
       }
     } else {
       if (frameBytes + txBytes > targetBytes || frame.length + tx.length > maxRows)
         yield* flushFrame();
       frame.push(...tx);
       frameBytes += txBytes;
-      cursor = version;
+      version = txVersion;
     }
     tx = [];
     txBytes = 0;
@@ -95,18 +106,19 @@ export function* chunkChanges(
   }
   yield* closeTransaction();
   yield* flushFrame();
-  const final = options.finalCursor;
-  const last = pending as ChangesFrame | null;
+  const final = options.finalVersion;
+  const last = pending as ChangeChunk | null;
   if (last) {
-    yield final !== undefined && final > last.cursor ? { ...last, cursor: final } : last;
+    yield final !== undefined && final > last.version ? { ...last, version: final } : last;
   } else if (final !== undefined) {
-    yield { type: "changes", cursor: final, partial: false, changes: [] };
+    yield { version: final, partial: false, changes: [] };
   }
 }
 
 /**
  * Joins `partial` frames back into whole transactions. `push` returns a frame ready to apply
- * (possibly several transactions), or null while a transaction is still incomplete.
+ * (possibly several transactions), or null while a transaction is still incomplete. Works for
+ * either direction's `changes` frames.
  */
 export class TransactionAssembler {
   private parts: Change[] = [];
@@ -116,7 +128,9 @@ export class TransactionAssembler {
     return this.parts.length > 0;
   }
 
-  push(frame: ChangesFrame): ChangesFrame | null {
+  push<F extends { readonly partial: boolean; readonly changes: readonly Change[] }>(
+    frame: F,
+  ): F | null {
     if (this.parts.length === 0 && !frame.partial) return frame;
     if (this.parts.length + frame.changes.length > this.limits.maxChangesPerTransaction) {
       this.parts = [];
@@ -127,12 +141,7 @@ export class TransactionAssembler {
     }
     for (const c of frame.changes) this.parts.push(c);
     if (frame.partial) return null;
-    const whole: ChangesFrame = {
-      type: "changes",
-      cursor: frame.cursor,
-      partial: false,
-      changes: this.parts,
-    };
+    const whole = { ...frame, partial: false, changes: this.parts };
     this.parts = [];
     return whole;
   }

@@ -1,6 +1,6 @@
 import { Packr, addExtension } from "msgpackr";
 import { ErrorCode, ProtocolError, isErrorCode } from "./errors.js";
-import type { Change, Frame } from "./frames.js";
+import type { Change, ClientFrame, ServerFrame } from "./frames.js";
 import { DEFAULT_LIMITS, type Limits } from "./limits.js";
 import { changeShapeProblem } from "./change-rules.js";
 import { isKnownColumn, isKnownTable } from "./schema.js";
@@ -45,6 +45,7 @@ function wireValue(v: SqlValue): unknown {
 }
 
 const SITE_ID_BYTES = 16;
+export const INCARNATION_BYTES = 16;
 const siteKey = (id: Uint8Array) => Array.from(id, (b) => b.toString(16).padStart(2, "0")).join("");
 
 function encodeChanges(changes: readonly Change[]): [Uint8Array[], string[], unknown[]] {
@@ -76,41 +77,57 @@ function encodeChanges(changes: readonly Change[]): [Uint8Array[], string[], unk
   return [sites, tables, rows];
 }
 
-/** Encodes a frame as one msgpack array: `[protocolVersion, type, ...fields]` (see PROTOCOL.md). */
-export function encodeFrame(frame: Frame): Uint8Array {
-  const head = [PROTOCOL_VERSION, frame.type];
+/** Encodes a client's frame as one msgpack array: `[protocolVersion, type, ...fields]` (PROTOCOL.md). */
+export function encodeClientFrame(frame: ClientFrame): Uint8Array {
   switch (frame.type) {
     case "hello":
-      return packr.pack([
-        ...head,
+      return pack(frame.type, [
         frame.schemaVersion,
         frame.siteId,
         wireInt(frame.serverVersion),
         frame.token,
-      ]);
-    case "welcome":
-      return packr.pack([
-        ...head,
-        frame.schemaVersion,
-        frame.siteId,
-        wireInt(frame.clientVersion),
-        wireInt(frame.serverVersion),
+        frame.incarnation,
       ]);
     case "changes":
-      return packr.pack([
-        ...head,
-        wireInt(frame.cursor),
+      return pack(frame.type, [
+        wireInt(frame.clientVersion),
         frame.partial,
         ...encodeChanges(frame.changes),
       ]);
     case "ack":
-      return packr.pack([...head, wireInt(frame.cursor)]);
+      return pack(frame.type, [wireInt(frame.serverVersion)]);
     case "error":
-      return packr.pack([...head, frame.code, frame.message, frame.fatal]);
+      return pack(frame.type, [frame.code, frame.message, frame.fatal]);
   }
 }
 
-export type DecodeResult = { ok: true; frame: Frame } | { ok: false; error: ProtocolError };
+/** Encodes a server's frame; see `encodeClientFrame`. */
+export function encodeServerFrame(frame: ServerFrame): Uint8Array {
+  switch (frame.type) {
+    case "welcome":
+      return pack(frame.type, [
+        frame.schemaVersion,
+        frame.siteId,
+        wireInt(frame.clientVersion),
+        wireInt(frame.serverVersion),
+        frame.incarnation,
+      ]);
+    case "changes":
+      return pack(frame.type, [
+        wireInt(frame.serverVersion),
+        frame.partial,
+        ...encodeChanges(frame.changes),
+      ]);
+    case "ack":
+      return pack(frame.type, [wireInt(frame.clientVersion)]);
+    case "error":
+      return pack(frame.type, [frame.code, frame.message, frame.fatal]);
+  }
+}
+
+const pack = (type: string, fields: unknown[]) => packr.pack([PROTOCOL_VERSION, type, ...fields]);
+
+export type DecodeResult<F> = { ok: true; frame: F } | { ok: false; error: ProtocolError };
 
 const fail = (message: string, code: ErrorCode = ErrorCode.MalformedFrame): never => {
   throw new ProtocolError(code, message);
@@ -127,6 +144,14 @@ function bytes(v: unknown, what: string, length?: number): Uint8Array {
   if (!(v instanceof Uint8Array)) return fail(`${what} must be binary`);
   if (length !== undefined && v.length !== length) fail(`${what} must be ${length} bytes`);
   return v;
+}
+
+/** A hello's incarnation: 16 bytes, or none (a client that has not synced yet). */
+function incarnation(v: unknown): Uint8Array {
+  const b = bytes(v, "incarnation");
+  if (b.length !== 0 && b.length !== INCARNATION_BYTES)
+    fail(`incarnation must be empty or ${INCARNATION_BYTES} bytes`);
+  return b;
 }
 
 function str(v: unknown, what: string, maxLength = 1 << 20): string {
@@ -189,7 +214,9 @@ function decodeChanges(fields: unknown[], limits: Limits): Change[] {
   });
 }
 
-function decodeFields(raw: unknown, limits: Limits): Frame {
+type Direction = "client" | "server";
+
+function decodeFields(raw: unknown, limits: Limits, from: Direction): ClientFrame | ServerFrame {
   if (!Array.isArray(raw) || raw.length < 2)
     return fail("a frame is an array [version, type, ...]");
   const [protocolVersion, type, ...f] = raw as unknown[];
@@ -202,38 +229,47 @@ function decodeFields(raw: unknown, limits: Limits): Frame {
   const arity = (n: number) => {
     if (f.length !== n) fail(`a ${String(type)} frame has ${n} fields, got ${f.length}`);
   };
+  const only = (side: Direction) => {
+    if (from !== side)
+      fail(`a ${from} does not send ${String(type)} frames`, ErrorCode.UnexpectedFrame);
+  };
   switch (type) {
     case "hello":
-      arity(4);
+      only("client");
+      arity(5);
       return {
         type,
         schemaVersion: version(f[0], "schema version"),
         siteId: bytes(f[1], "site id", SITE_ID_BYTES),
         serverVersion: version(f[2], "server version"),
         token: str(f[3], "token", 4096),
+        incarnation: incarnation(f[4]),
       };
     case "welcome":
-      arity(4);
+      only("server");
+      arity(5);
       return {
         type,
         schemaVersion: version(f[0], "schema version"),
         siteId: bytes(f[1], "site id", SITE_ID_BYTES),
         clientVersion: version(f[2], "client version"),
         serverVersion: version(f[3], "server version"),
+        incarnation: bytes(f[4], "incarnation", INCARNATION_BYTES),
       };
     case "changes": {
       arity(5);
       if (typeof f[1] !== "boolean") fail("partial must be a boolean");
-      return {
-        type,
-        cursor: version(f[0], "cursor"),
-        partial: f[1] as boolean,
-        changes: decodeChanges(f.slice(2), limits),
-      };
+      const partial = f[1] as boolean;
+      const changes = decodeChanges(f.slice(2), limits);
+      return from === "client"
+        ? { type, clientVersion: version(f[0], "client version"), partial, changes }
+        : { type, serverVersion: version(f[0], "server version"), partial, changes };
     }
     case "ack":
       arity(1);
-      return { type, cursor: version(f[0], "cursor") };
+      return from === "client"
+        ? { type, serverVersion: version(f[0], "server version") }
+        : { type, clientVersion: version(f[0], "client version") };
     case "error": {
       arity(3);
       const code = f[0];
@@ -247,10 +283,30 @@ function decodeFields(raw: unknown, limits: Limits): Frame {
 }
 
 /**
- * Decodes and validates one frame. Never throws: anything wrong (bytes, shape, sizes, unknown
- * tables or columns) comes back as a `ProtocolError` with a code.
+ * Decodes and validates one frame a client sent (what a server receives). Never throws: anything
+ * wrong (bytes, shape, sizes, unknown tables or columns, a frame only servers send) comes back as
+ * a `ProtocolError` with a code.
  */
-export function decodeFrame(data: Uint8Array, limits: Limits = DEFAULT_LIMITS): DecodeResult {
+export function decodeClientFrame(
+  data: Uint8Array,
+  limits: Limits = DEFAULT_LIMITS,
+): DecodeResult<ClientFrame> {
+  return decode(data, limits, "client") as DecodeResult<ClientFrame>;
+}
+
+/** Decodes and validates one frame a server sent (what a client receives); see `decodeClientFrame`. */
+export function decodeServerFrame(
+  data: Uint8Array,
+  limits: Limits = DEFAULT_LIMITS,
+): DecodeResult<ServerFrame> {
+  return decode(data, limits, "server") as DecodeResult<ServerFrame>;
+}
+
+function decode(
+  data: Uint8Array,
+  limits: Limits,
+  from: Direction,
+): DecodeResult<ClientFrame | ServerFrame> {
   if (data.byteLength > limits.maxFrameBytes) {
     return {
       ok: false,
@@ -267,7 +323,7 @@ export function decodeFrame(data: Uint8Array, limits: Limits = DEFAULT_LIMITS): 
       values.push(v);
       if (values.length > 1) fail("a frame must hold exactly one msgpack value");
     });
-    return { ok: true, frame: decodeFields(values[0], limits) };
+    return { ok: true, frame: decodeFields(values[0], limits, from) };
   } catch (err) {
     if (err instanceof ProtocolError) return { ok: false, error: err };
     return {

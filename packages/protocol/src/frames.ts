@@ -27,6 +27,11 @@ export interface HelloFrame {
   readonly serverVersion: number;
   /** The signed session token from `/api/login`. */
   readonly token: string;
+  /**
+   * The server database's incarnation that `serverVersion` belongs to (16 bytes), or empty when
+   * the client has none yet. Another incarnation than the server's makes it stream from 0.
+   */
+  readonly incarnation: Uint8Array;
 }
 
 /** Server -> client, the answer to a valid hello. */
@@ -39,25 +44,48 @@ export interface WelcomeFrame {
   readonly clientVersion: number;
   /** The server database's `db_version` now (server clock): the catch-up is complete at this cursor. */
   readonly serverVersion: number;
+  /**
+   * The server database's incarnation (16 bytes): it changes whenever the database's history is
+   * not the one clients saw (restored from a backup, replaced, recreated). A client that sees a
+   * new one sends every change it holds, whoever made it, and downloads from 0.
+   */
+  readonly incarnation: Uint8Array;
 }
 
 /**
- * Changes in either direction. `cursor` is in the sender's clock: once the receiver has applied
- * this frame it holds every change of the sender up to `cursor`, and stores it in the same
- * transaction. `partial` says the last transaction continues in the next frame; the receiver
- * applies nothing until a frame with `partial: false` completes it.
+ * Changes from one side. Once the receiver has applied the frame it holds every change of the
+ * sender up to the frame's version, and stores that version in the same transaction. `partial`
+ * says the last transaction continues in the next frame; the receiver applies nothing until a
+ * frame with `partial: false` completes it. Both directions have the same bytes on the wire; the
+ * version field is named for whose clock it is in.
  */
-export interface ChangesFrame {
+export interface ClientChangesFrame {
   readonly type: "changes";
-  readonly cursor: number;
+  /** The client database's `db_version` these changes complete (client clock). */
+  readonly clientVersion: number;
   readonly partial: boolean;
   readonly changes: readonly Change[];
 }
 
-/** "I have applied (and durably recorded) your changes up to `cursor`", in the receiver's clock of the peer. */
-export interface AckFrame {
+/** Server -> client changes; see `ClientChangesFrame`. */
+export interface ServerChangesFrame {
+  readonly type: "changes";
+  /** The server database's `db_version` these changes complete (server clock). */
+  readonly serverVersion: number;
+  readonly partial: boolean;
+  readonly changes: readonly Change[];
+}
+
+/** Client -> server: "I have applied and stored your changes up to `serverVersion`". */
+export interface ClientAckFrame {
   readonly type: "ack";
-  readonly cursor: number;
+  readonly serverVersion: number;
+}
+
+/** Server -> client: "I have applied and stored your changes up to `clientVersion`". */
+export interface ServerAckFrame {
+  readonly type: "ack";
+  readonly clientVersion: number;
 }
 
 /** A refusal. When `fatal`, the sender closes the connection after it. */
@@ -68,7 +96,8 @@ export interface ErrorFrame {
   readonly fatal: boolean;
 }
 
-export type ClientFrame = HelloFrame | ChangesFrame | AckFrame | ErrorFrame;
-export type ServerFrame = WelcomeFrame | ChangesFrame | AckFrame | ErrorFrame;
-export type Frame = ClientFrame | ServerFrame;
-export type FrameType = Frame["type"];
+/** What a client sends. */
+export type ClientFrame = HelloFrame | ClientChangesFrame | ClientAckFrame | ErrorFrame;
+/** What a server sends. */
+export type ServerFrame = WelcomeFrame | ServerChangesFrame | ServerAckFrame | ErrorFrame;
+export type FrameType = ClientFrame["type"] | ServerFrame["type"];

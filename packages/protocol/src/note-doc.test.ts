@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { seededRandom } from "./testing/seeded-random.js";
 import {
   Y,
   captureUpdate,
@@ -10,15 +11,8 @@ import {
   textEditUpdate,
 } from "./note-doc.js";
 
-/** A seeded generator (mulberry32), so a failing order reproduces. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded generator, so a failing order reproduces. */
+const random = (seed: number) => seededRandom(seed).next;
 
 function shuffled<T>(items: readonly T[], next: () => number): T[] {
   const out = [...items];
@@ -94,7 +88,7 @@ describe("note documents", () => {
       const other = mergeNoteUpdates(order.slice(Math.floor(cut / 2)), false);
       expect(noteTextFromUpdates([other, complete, partial]), `seed ${seed}`).toEqual(expected);
     }
-  });
+  }, 30_000); // CPU-bound: slow when other processes share the cores, never a timing assertion
 
   it("compaction merges the small rows and leaves rows larger than all smaller ones together", () => {
     const rows = [

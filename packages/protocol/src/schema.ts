@@ -2,7 +2,7 @@
  * The notes schema, defined once for the server and every client. Replicated tables are CRRs
  * (cr-sqlite): every NOT NULL column has a default, no UNIQUE besides the primary key.
  */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /** A column's declared SQLite type; `?` marks a column that may be NULL. */
 export type ColumnType = "text" | "integer" | "real" | "blob" | "integer?";
@@ -87,6 +87,23 @@ export const TABLES = {
   PRIMARY KEY (note_id, id)
 )`,
   },
+  /**
+   * A note's tags: one row per (note, tag) ever given, with `present` 1 while the note has the
+   * tag and 0 once it was removed. Adding and removing only flip the flag, so a concurrent add
+   * and remove of one tag is a last-writer-wins merge of one cell (PROTOCOL.md §8.3). Tags are
+   * stored normalized (`normalizeTag`).
+   */
+  note_tags: {
+    primaryKey: ["note_id", "tag"],
+    columns: ["present"],
+    types: { present: "integer" },
+    createSql: `CREATE TABLE IF NOT EXISTS note_tags (
+  note_id TEXT NOT NULL,
+  tag TEXT NOT NULL,
+  present INTEGER NOT NULL DEFAULT 1,
+  PRIMARY KEY (note_id, tag)
+)`,
+  },
 } as const satisfies Record<string, TableSchema>;
 
 export type TableName = keyof typeof TABLES;
@@ -137,11 +154,27 @@ const MIGRATIONS: readonly (readonly string[])[] = [
   crr("notes"),
   crr("note_versions"),
   [...crr("note_updates"), ...NOTE_TEXT_DDL],
+  crr("note_tags"),
 ];
 
 /** Statements that bring a database from `fromVersion` (0: empty) to `toVersion`. Idempotent. */
 export function schemaStatements(fromVersion = 0, toVersion = SCHEMA_VERSION): string[] {
   return MIGRATIONS.slice(fromVersion, toVersion).flat();
+}
+
+/**
+ * What brings a database whose `user_version` is `fromVersion` to this schema: the migrations, then
+ * `localTables` (each side's own unreplicated tables, `CREATE TABLE IF NOT EXISTS`), for the
+ * caller to run in one transaction and finish with `PRAGMA user_version = SCHEMA_VERSION`.
+ * Empty when it is current; throws when the database is newer than this code.
+ */
+export function schemaUpgrade(fromVersion: number, localTables: readonly string[]): string[] {
+  if (fromVersion > SCHEMA_VERSION)
+    throw new Error(
+      `the database has schema ${fromVersion}, newer than this version's ${SCHEMA_VERSION}: update it`,
+    );
+  if (fromVersion === SCHEMA_VERSION) return [];
+  return [...schemaStatements(fromVersion), ...localTables];
 }
 
 /** Whether `cid` may appear in a change to `table`. */
@@ -152,4 +185,20 @@ export function isKnownColumn(table: string, cid: string): boolean {
 
 export function isKnownTable(table: string): table is TableName {
   return Object.hasOwn(TABLES, table);
+}
+
+/** Longest tag, in characters, after normalizing. */
+export const MAX_TAG_LENGTH = 64;
+
+/**
+ * The stored form of a tag as a user typed it: without a leading `#`, trimmed, runs of white
+ * space turned into one `-`, lower case (so "Work" and "work" are one tag), at most
+ * `MAX_TAG_LENGTH` characters. Empty when nothing is left.
+ */
+export function normalizeTag(typed: string): string {
+  return [
+    ...typed.trim().replace(/^#+/, "").replace(/#+$/, "").trim().replace(/\s+/g, "-").toLowerCase(),
+  ]
+    .slice(0, MAX_TAG_LENGTH)
+    .join("");
 }

@@ -4,5 +4,7 @@
  *
  * History:
  * 1: hello / welcome / changes / ack / error; REAL values as msgpack ext type 1.
+ * 2: hello and welcome end with the server database's incarnation (PROTOCOL.md §4.1), so a
+ *    restored or replaced server database makes every client send everything it has again.
  */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;

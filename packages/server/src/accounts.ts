@@ -37,6 +37,8 @@ export interface AccountStoreOptions {
   /** scrypt computations at once; the rest queue. */
   readonly hashConcurrency?: number;
   readonly loginThrottle?: Partial<LoginThrottleOptions>;
+  /** Milliseconds since the epoch, for the sign-in backoff (tests pass a fake clock's). */
+  readonly now?: () => number;
 }
 
 /**
@@ -48,10 +50,15 @@ export class AccountStore implements SessionRegistry {
   private readonly throttle: LoginThrottle;
   private readonly passwords: PasswordHasher;
 
+  private readonly now: () => number;
+
   constructor(file: string, options: AccountStoreOptions = {}) {
+    this.now = options.now ?? Date.now;
     this.db = new Database(file);
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("busy_timeout = 5000"); // several server processes may share it
+    // A deleted account's rows are overwritten with zeros, not left in free pages.
+    this.db.pragma("secure_delete = ON");
     this.db.exec(`CREATE TABLE IF NOT EXISTS users (
       id TEXT PRIMARY KEY NOT NULL,
       username TEXT NOT NULL UNIQUE COLLATE NOCASE,
@@ -89,6 +96,13 @@ export class AccountStore implements SessionRegistry {
       );
     }
     return { username, password: validPassword(password, "password") };
+  }
+
+  static validateDeletion(body: unknown): { password: string } {
+    const { password } = (body ?? {}) as Record<string, unknown>;
+    if (typeof password !== "string")
+      throw new AccountFailure(AccountError.InvalidInput, "password is required");
+    return { password };
   }
 
   static validatePasswordChange(body: unknown): { oldPassword: string; newPassword: string } {
@@ -155,6 +169,25 @@ export class AccountStore implements SessionRegistry {
       .run(hash, userId);
   }
 
+  /**
+   * Needs the password; removes the user and every record of their sessions, so no token of
+   * theirs is valid any more. Their database file is the caller's to delete.
+   */
+  async deleteAccount(userId: string, password: string, address: string): Promise<void> {
+    const row = this.db
+      .prepare("SELECT username, password_hash FROM users WHERE id = ?")
+      .get(userId) as { username: string; password_hash: string } | undefined;
+    if (!row) throw new AccountFailure(AccountError.Unauthorized, "the account does not exist");
+    await this.checkPassword(row.username, password, row.password_hash, address, "wrong password");
+    this.db.transaction(() => {
+      this.db.prepare("DELETE FROM signed_out_sessions WHERE user_id = ?").run(userId);
+      this.db.prepare("DELETE FROM users WHERE id = ?").run(userId);
+    })();
+    // The write-ahead log still holds the pages as they were: copy the zeroed pages back into
+    // the database and empty it, so the user's name and hash are nowhere on disk.
+    this.db.pragma("wal_checkpoint(TRUNCATE)");
+  }
+
   /** Ends one session; a token without a session id can only be ended with all the others. */
   signOut(session: Session): void {
     if (session.sessionId === null) return this.signOutEverywhere(session.userId);
@@ -193,7 +226,7 @@ export class AccountStore implements SessionRegistry {
     address: string,
     wrong: string,
   ): Promise<void> {
-    const waitMs = this.throttle.begin(username, address);
+    const waitMs = this.throttle.begin(username, address, this.now());
     if (waitMs > 0) {
       const seconds = Math.ceil(waitMs / 1000);
       throw new AccountFailure(
@@ -204,7 +237,12 @@ export class AccountStore implements SessionRegistry {
     }
     if (!(await this.passwords.verify(password, stored)))
       throw new AccountFailure(AccountError.BadCredentials, wrong);
-    this.throttle.succeeded(username, address);
+    this.throttle.succeeded(username, address, this.now());
+  }
+
+  /** A consistent copy of `accounts.db` in a new file (`VACUUM INTO`), for backups. */
+  snapshotTo(file: string): void {
+    this.db.prepare("VACUUM INTO ?").run(file);
   }
 
   close(): void {

@@ -41,7 +41,7 @@ describe("accounts API and server endpoints", () => {
     expect(bad.status).toBe(400);
     expect(await bad.json()).toMatchObject({
       error: "invalid_input",
-      message: expect.stringMatching(/username/),
+      message: expect.stringMatching(/username/) as unknown,
     });
     const notJson = await fetch(`${server.url}/api/login`, {
       method: "POST",

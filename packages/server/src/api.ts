@@ -85,6 +85,7 @@ function routes(
   accounts: AccountStore,
   tokens: TokenService,
   signups: SignupLimit,
+  hooks: { onAccountDeleted: (userId: string) => Promise<void> },
 ): Record<string, Route> {
   const address = (req: IncomingMessage) => req.socket.remoteAddress ?? "unknown";
   const signedIn = async (status: number, userId: string, done: string): Promise<Reply> => ({
@@ -119,13 +120,22 @@ function routes(
       await accounts.changePassword(userId, change.oldPassword, change.newPassword, address(req));
       return signedIn(200, userId, "password changed; other sessions signed out");
     },
+    "/api/delete-account": async (req) => {
+      const { userId } = await authenticate(req, tokens);
+      const { password } = AccountStore.validateDeletion(await readJson(req));
+      await accounts.deleteAccount(userId, password, address(req));
+      await hooks.onAccountDeleted(userId);
+      return { status: 204, userId, done: "account deleted with its data" };
+    },
   };
 }
 
 /**
  * `POST /api/signup` and `/api/login` (`{ username, password }` -> `{ token, userId }`),
- * `/api/logout` and `/api/logout-everywhere` (bearer token -> 204), and `/api/password`
- * (bearer token and `{ oldPassword, newPassword }` -> a new `{ token, userId }`).
+ * `/api/logout` and `/api/logout-everywhere` (bearer token -> 204), `/api/password`
+ * (bearer token and `{ oldPassword, newPassword }` -> a new `{ token, userId }`), and
+ * `/api/delete-account` (bearer token and `{ password }` -> 204: the account, its sessions and,
+ * through `onAccountDeleted`, its database are gone).
  */
 export function createAccountsApi(
   accounts: AccountStore,
@@ -135,8 +145,12 @@ export function createAccountsApi(
   onSessionsEnded: (userId: string) => void = () => undefined,
   signupsPerHour = DEFAULT_SIGNUPS_PER_HOUR,
   onRefused: (code: string) => void = () => undefined,
+  /** Called after accounts.db changed; the answer waits for it (the backup uploads it). */
+  onAccountsChanged: () => Promise<void> = () => Promise.resolve(),
+  /** Called once an account is removed: end its connections, delete its database. */
+  onAccountDeleted: (userId: string) => Promise<void> = async () => undefined,
 ) {
-  const table = routes(accounts, tokens, new SignupLimit(signupsPerHour));
+  const table = routes(accounts, tokens, new SignupLimit(signupsPerHour), { onAccountDeleted });
   const ending = new Set(["/api/logout", "/api/logout-everywhere", "/api/password"]);
   return async (req: IncomingMessage, res: ServerResponse, pathname: string): Promise<boolean> => {
     const route = Object.hasOwn(table, pathname) ? table[pathname] : undefined;
@@ -147,6 +161,7 @@ export function createAccountsApi(
     }
     try {
       const reply = await route(req);
+      if (pathname !== "/api/login") await onAccountsChanged();
       log.info({ userId: reply.userId, action: pathname.slice(5) }, reply.done);
       if (ending.has(pathname)) onSessionsEnded(reply.userId);
       if (reply.body === undefined)

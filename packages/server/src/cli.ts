@@ -8,9 +8,14 @@ import { createMetricsAccess } from "./metrics-access.js";
 import { resourceLimitsFromEnv } from "./resource-limits.js";
 import { startServer, type ServerOptions } from "./server.js";
 import { startupProblem } from "./startup-errors.js";
+import { parseBackupUrl, s3Store } from "./backup/object-store.js";
+import { restoreFromBackup } from "./backup/restore.js";
 import { defaultLogFormat, type LogFormat } from "./logger.js";
 
 const HELP = `notesync-server: NoteSync's sync server and web app
+
+Usage: notesync-server [options]
+       notesync-server restore --backup-url s3://bucket/prefix --data-dir <empty dir>
 
 Options (each also read from the environment variable shown):
   --host <addr>        interface to listen on        NOTESYNC_HOST      (127.0.0.1)
@@ -26,9 +31,13 @@ Options (each also read from the environment variable shown):
                           NOTESYNC_METRICS_TOKEN (none; prefer the variable: flags show in ps)
   --hash-concurrency <n>  password hashes computed at once, the rest queue
                           NOTESYNC_HASH_CONCURRENCY (2)
+  --backup-url <url>      continuous backup to S3-compatible storage, s3://bucket/prefix
+                          NOTESYNC_BACKUP_URL (off); endpoint and credentials from
+                          AWS_ENDPOINT_URL(_S3), AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION
   -h, --help              this text
 
 Environment only:
+  NOTESYNC_BACKUP_INTERVAL_MS     longest wait from a change to its upload (5000)
   NOTESYNC_SECRET                 token signing secret (generated into the data directory when unset)
   NOTESYNC_CRSQLITE_PATH          a cr-sqlite library to load instead of the one npm install built
   NOTESYNC_HELLO_TIMEOUT_MS       close connections that do not authenticate in time (10000)
@@ -49,6 +58,7 @@ const OPTIONS = {
   "metrics-allow": { type: "string" },
   "metrics-token": { type: "string" },
   "hash-concurrency": { type: "string" },
+  "backup-url": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -58,9 +68,9 @@ function fail(message: string, code = 1): never {
   return process.exit(code);
 }
 
-const { values } = (() => {
+const { values, positionals } = (() => {
   try {
-    return parseArgs({ options: OPTIONS });
+    return parseArgs({ options: OPTIONS, allowPositionals: true });
   } catch (err) {
     return fail(`${(err as Error).message} (see notesync-server --help)`, 2);
   }
@@ -70,6 +80,34 @@ if (values.help) {
   process.exit(0);
 }
 const env = process.env;
+const command = positionals[0];
+if (positionals.length > 1 || (command !== undefined && command !== "restore"))
+  fail(`unknown command ${positionals.join(" ")} (see notesync-server --help)`, 2);
+const backupUrl = values["backup-url"] ?? env.NOTESYNC_BACKUP_URL;
+if (backupUrl) {
+  try {
+    parseBackupUrl(backupUrl);
+  } catch (err) {
+    fail((err as Error).message, 2);
+  }
+}
+if (command === "restore") {
+  if (!backupUrl) fail("restore needs --backup-url s3://bucket/prefix (or NOTESYNC_BACKUP_URL)", 2);
+  const dataDir = values["data-dir"] ?? env.NOTESYNC_DATA_DIR ?? "./data";
+  try {
+    const store = s3Store({ url: backupUrl });
+    process.stdout.write(`restoring ${dataDir} from ${store.description}\n`);
+    const { users } = await restoreFromBackup({
+      store,
+      dataDir,
+      progress: (line) => process.stdout.write(`  ${line}\n`),
+    });
+    process.stdout.write(`restored ${users} user databases into ${dataDir}\n`);
+    process.exit(0);
+  } catch (err) {
+    fail(`restore failed: ${(err as Error).message}`);
+  }
+}
 const port = Number(values.port ?? env.NOTESYNC_PORT ?? 8787);
 if (!Number.isInteger(port) || port < 0 || port > 65535) {
   fail(`invalid port ${values.port ?? env.NOTESYNC_PORT}: a number from 0 to 65535`, 2);
@@ -132,7 +170,15 @@ const options: ServerOptions = {
   metricsToken: values["metrics-token"] ?? env.NOTESYNC_METRICS_TOKEN,
   hashConcurrency,
   signupsPerHour: positive("NOTESYNC_SIGNUPS_PER_HOUR"),
+  backup: backupUrl
+    ? { url: backupUrl, intervalMs: positive("NOTESYNC_BACKUP_INTERVAL_MS") }
+    : undefined,
 };
+if (backupUrl && workers > 1)
+  fail(
+    "--backup-url runs in one server process: use --workers 1 (several nodes: one process each)",
+    2,
+  );
 const announce = (url: string) => process.stdout.write(`\n  NoteSync is running at ${url}\n\n`);
 const where = { host: options.host!, port, dataDir: options.dataDir };
 
@@ -153,7 +199,7 @@ if (workers > 1 && cluster.isPrimary) {
   const server = await startServer(options).catch((err: unknown) =>
     fail(startupProblem(err, where)),
   );
-  announce(server.url);
+  // Handlers first: a supervisor may stop the server the moment it says it is running.
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     process.once(signal, () => {
       server.log.info({ signal }, "shutting down");
@@ -166,4 +212,5 @@ if (workers > 1 && cluster.isPrimary) {
       );
     });
   }
+  announce(server.url);
 }

@@ -1,7 +1,8 @@
+import { FakeClock } from "@notesync/protocol/testing";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { DbCache } from "./db-cache.js";
-import type { HubMember } from "./user-hub.js";
+import type { HubMember } from "./sync/user-hub.js";
 import { tempDir } from "./testing/harness.test-helpers.js";
 
 const member = (failures: Error[] = []): HubMember => ({
@@ -10,8 +11,9 @@ const member = (failures: Error[] = []): HubMember => ({
   pump: () => undefined,
   fail: (err) => failures.push(err),
 });
-const smallCache = () =>
+const smallCache = (clock = new FakeClock()) =>
   new DbCache({
+    clock,
     dir: tempDir(),
     maxOpen: 2,
     idleMs: 60_000,
@@ -49,8 +51,9 @@ describe("DbCache", () => {
     expect(() => cache.open("../../etc/passwd")).toThrow(/invalid user id/);
   });
 
-  it("closes one user's database and connections when it fails outside a request, and serves the rest", async () => {
-    cache = smallCache();
+  it("closes one user's database and connections when it fails outside a request, and serves the rest", () => {
+    const clock = new FakeClock();
+    cache = smallCache(clock);
     const broken = cache.open(user(1));
     const failures: Error[] = [];
     broken.members.add(member(failures));
@@ -68,7 +71,7 @@ describe("DbCache", () => {
     expect(failures).toHaveLength(1);
     expect(failures[0]!.message).toMatch(/could not be read \(database disk image is malformed\)/);
     expect(cache.openCount).toBe(1);
-    await new Promise((resolve) => setTimeout(resolve, 200)); // the rechecks after a file event
+    clock.advance(200); // the rechecks after a file event
     expect(failures).toHaveLength(1);
     // The other user's database still works, and the broken one can be opened afresh.
     expect(fine.db.dbVersion()).toBe(0);

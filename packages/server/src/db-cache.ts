@@ -1,8 +1,9 @@
 import fs from "node:fs";
 import path from "node:path";
+import { systemClock, type Clock, type ClockTimer } from "@notesync/protocol";
 import type { Logger } from "pino";
 import { StorageError, UserDatabase } from "./user-db.js";
-import { UserHub } from "./user-hub.js";
+import { UserHub } from "./sync/user-hub.js";
 
 const USER_ID = /^[a-f0-9]{32}$/;
 
@@ -15,6 +16,9 @@ export interface DbCacheOptions {
   /** Frames sent to clients aim for this size. */
   readonly targetFrameBytes: number;
   readonly log: Logger;
+  readonly clock?: Clock;
+  /** Called when a user's database has new commits (the backup uploads them). */
+  readonly onCommitted?: (userId: string) => void;
 }
 
 /**
@@ -23,17 +27,30 @@ export interface DbCacheOptions {
  */
 export class DbCache {
   private readonly hubs = new Map<string, UserHub>();
-  private readonly sweeper: NodeJS.Timeout;
+  /** Users whose account was deleted: their database is never opened (so never made) again. */
+  private readonly deleted = new Set<string>();
+  private sweeper: ClockTimer | null = null;
   private readonly watcher: fs.FSWatcher;
+  private readonly clock: Clock;
 
   constructor(private readonly options: DbCacheOptions) {
+    this.clock = options.clock ?? systemClock;
     fs.mkdirSync(options.dir, { recursive: true });
-    this.sweeper = setInterval(() => this.closeIdle(), Math.min(options.idleMs, 30_000));
-    this.sweeper.unref();
+    this.scheduleSweep();
     this.watcher = fs.watch(options.dir, (_event, file) => {
       const userId = file?.toString().replace(/\.db(-wal)?$/, "");
       if (userId) this.hubs.get(userId)?.noticeFileWrite();
     });
+  }
+
+  private scheduleSweep(): void {
+    this.sweeper = this.clock.setTimeout(
+      () => {
+        this.closeIdle();
+        this.scheduleSweep();
+      },
+      Math.min(this.options.idleMs, 30_000),
+    );
   }
 
   get openCount(): number {
@@ -47,6 +64,7 @@ export class DbCache {
 
   /** The user's hub, opening the database when needed. Throws StorageError for a broken file. */
   open(userId: string): UserHub {
+    if (this.deleted.has(userId)) throw new StorageError("this account has been deleted");
     let hub = this.hubs.get(userId);
     if (!hub) {
       const started = performance.now();
@@ -55,15 +73,24 @@ export class DbCache {
         userId,
         new UserDatabase(this.pathFor(userId)),
         this.options.targetFrameBytes,
-        (failed, err) => this.fault(failed, err),
+        {
+          onFault: (failed, err) => this.fault(failed, err),
+          onCommitted: this.options.onCommitted,
+          clock: this.clock,
+        },
       );
       this.hubs.set(userId, hub);
+      if (hub.db.incarnationChange)
+        this.options.log.info(
+          { userId, reason: hub.db.incarnationChange },
+          "user database has a new incarnation: devices will send everything they hold",
+        );
       this.options.log.debug(
         { userId, ms: Math.round(performance.now() - started) },
         "opened user database",
       );
     }
-    hub.lastUsed = Date.now();
+    hub.lastUsed = this.clock.now();
     return hub;
   }
 
@@ -81,7 +108,7 @@ export class DbCache {
   }
 
   private closeIdle(): void {
-    const cutoff = Date.now() - this.options.idleMs;
+    const cutoff = this.clock.now() - this.options.idleMs;
     for (const hub of this.hubs.values()) {
       if (hub.members.size === 0 && hub.lastUsed < cutoff) this.closeHub(hub);
     }
@@ -117,8 +144,24 @@ export class DbCache {
     }
   }
 
+  /**
+   * Closes the user's database and deletes its files (the WAL and shared memory too). End the
+   * user's connections first. Later opens are refused, so a connection that was verified just
+   * before the account went cannot make the file again.
+   */
+  deleteUser(userId: string): void {
+    const file = this.pathFor(userId);
+    this.deleted.add(userId);
+    const hub = this.hubs.get(userId);
+    if (hub) this.closeHub(hub);
+    for (const f of [file, `${file}-wal`, `${file}-shm`, `${file}-journal`])
+      fs.rmSync(f, { force: true });
+    this.options.log.info({ userId }, "deleted user database");
+  }
+
   close(): void {
-    clearInterval(this.sweeper);
+    if (this.sweeper) this.clock.clearTimeout(this.sweeper);
+    this.sweeper = null;
     this.watcher.close();
     for (const hub of [...this.hubs.values()]) this.closeHub(hub);
   }

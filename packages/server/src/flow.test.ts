@@ -1,4 +1,4 @@
-import { SCHEMA_VERSION, chunkChanges, encodeFrame } from "@notesync/protocol";
+import { SCHEMA_VERSION, encodeClientFrame } from "@notesync/protocol";
 import WebSocket from "ws";
 import { afterEach, describe, expect, it } from "vitest";
 import type { RunningServer } from "./server.js";
@@ -41,9 +41,9 @@ describe("flow control and liveness", () => {
       phone.exec(`INSERT INTO note_versions (id, title, body) WITH RECURSIVE s(v) AS (SELECT 1 UNION ALL SELECT v + 1 FROM s WHERE v < 100)
         SELECT 'r${round}-' || v, 'note', hex(randomblob(2000)) FROM s`);
       const changes = phone.readChanges(pushed, ANY_SITE, 1e6).changes;
-      for (const f of chunkChanges(changes, { targetFrameBytes: 512 * 1024 })) writer.send(f);
+      writer.sendChanges(changes, { targetFrameBytes: 512 * 1024 });
       pushed = phone.dbVersion();
-      await writer.next("ack", (a) => a.cursor === pushed);
+      await writer.next("ack", (a) => a.clientVersion === pushed);
       maxUnsent = Math.max(maxUnsent, await unsentBytes(server));
     }
     // About 6.4 MB of notes went by; the server held at most the high-water mark plus one page.
@@ -70,12 +70,13 @@ describe("flow control and liveness", () => {
     const ws = new WebSocket(server.syncUrl, { autoPong: false });
     await new Promise((resolve) => ws.once("open", resolve));
     ws.send(
-      encodeFrame({
+      encodeClientFrame({
         type: "hello",
         schemaVersion: SCHEMA_VERSION,
         siteId: ANY_SITE,
         serverVersion: 0,
         token: alice.token,
+        incarnation: new Uint8Array(),
       }),
     );
     const closedAt = await new Promise<number>((resolve) =>
@@ -90,7 +91,9 @@ describe("flow control and liveness", () => {
     server = await testServer({ pingIntervalMs: 50 });
     const alice = await account(server, "alice");
     const c = await RawClient.sync(server, alice.token, ANY_SITE);
-    await new Promise((r) => setTimeout(r, 400));
+    // Eight pings answered: a connection dropped for a missed ping would have closed by then.
+    let pings = 0;
+    await new Promise<void>((resolve) => c.ws.on("ping", () => ++pings === 8 && resolve()));
     expect(c.closeCode).toBeNull();
     c.close();
   });

@@ -2,12 +2,13 @@ import {
   ErrorCode,
   TABLE_NAMES,
   changeProblem,
-  decodeFrame,
-  encodeFrame,
+  decodeClientFrame,
+  encodeClientFrame,
   type Change,
-  type ChangesFrame,
+  type ClientChangesFrame,
   type SqlValue,
 } from "@notesync/protocol";
+import { seededRandom, seedFromEnv, type SeededRandom } from "@notesync/protocol/testing";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import {
@@ -21,22 +22,9 @@ import { StorageError, UserDatabase } from "./user-db.js";
 
 // Seeded fuzzing of what a signed-up user can send (issue 13). A failing run prints its seed;
 // NOTESYNC_FUZZ_SEED=<seed> reproduces it.
-const SEED = Number(process.env.NOTESYNC_FUZZ_SEED ?? Date.now() % 1_000_000);
+const SEED = seedFromEnv("NOTESYNC_FUZZ_SEED", process.env);
 const ANY_SITE = new Uint8Array(16);
-
-function random(seed: number) {
-  let s = seed;
-  const next = () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
-  const bytes = (n: number) => Uint8Array.from({ length: n }, () => int(256));
-  return { next, int, pick, bytes };
-}
+const random = seededRandom;
 
 const COUNTERS = [0, 1, 2, 3, 7, 2 ** 31, 2 ** 32 + 1, 2 ** 40, 2 ** 40 + 1, 2 ** 53 - 1];
 const CIDS = ["-1", "title", "body", "pinned", "position", "deleted_at", "data", "note_id", "kind"];
@@ -57,7 +45,7 @@ function seedChanges(): Change[] {
 }
 
 /** One mutation of a real change: its key, a counter, its column, its value or its table. */
-function mutate(c: Change, r: ReturnType<typeof random>): Change {
+function mutate(c: Change, r: SeededRandom): Change {
   const values: SqlValue[] = [
     null,
     0n,
@@ -94,21 +82,21 @@ function mutate(c: Change, r: ReturnType<typeof random>): Change {
 }
 
 /** A frame of 1-4 real changes with 1-3 mutations, encoded; sometimes bytes flipped after encoding. */
-function mutatedFrame(seed: readonly Change[], r: ReturnType<typeof random>): Uint8Array | null {
+function mutatedFrame(seed: readonly Change[], r: SeededRandom): Uint8Array | null {
   let changes = Array.from({ length: 1 + r.int(4) }, () => r.pick(seed));
   for (let m = 1 + r.int(3); m > 0; m--) {
     const i = r.int(changes.length);
     changes = changes.map((c, j) => (j === i ? mutate(c, r) : c));
   }
-  const frame: ChangesFrame = {
+  const frame: ClientChangesFrame = {
     type: "changes",
-    cursor: r.pick(COUNTERS),
+    clientVersion: r.pick(COUNTERS),
     partial: false,
     changes,
   };
   let bytes: Uint8Array;
   try {
-    bytes = encodeFrame(frame);
+    bytes = encodeClientFrame(frame);
   } catch {
     return null; // not even encodable: the codec refuses to produce it
   }
@@ -135,7 +123,7 @@ describe(`fuzzing what an account can send (seed ${SEED})`, () => {
     for (let i = 0; i < 30_000; i++) {
       const bytes = mutatedFrame(seed, r);
       if (!bytes) continue;
-      const decoded = decodeFrame(bytes);
+      const decoded = decodeClientFrame(bytes);
       if (!decoded.ok || decoded.frame.type !== "changes") {
         refused++;
         continue;
@@ -185,7 +173,7 @@ describe(`fuzzing what an account can send (seed ${SEED})`, () => {
           if (!bytes) return;
           const c = await RawClient.sync(s, alice.token, r.bytes(16));
           c.sendRaw(bytes);
-          c.send({ type: "ack", cursor: 0 }); // a harmless frame after it: answered only if still open
+          c.send({ type: "ack", serverVersion: 0 }); // a harmless frame after it: answered only if still open
           const outcome = await Promise.race([
             c.next("error").then((e) => e.code),
             c.next("ack").then(() => "accepted"),
@@ -199,7 +187,8 @@ describe(`fuzzing what an account can send (seed ${SEED})`, () => {
     probing = false;
     await probe;
     expect(codes.get(ErrorCode.MalformedFrame) ?? 0, `seed ${SEED}`).toBeGreaterThan(500);
-    expect(slowest, `seed ${SEED}: slowest /healthz`).toBeLessThan(100);
+    // Not a benchmark (other processes share the CPU): a second would mean the event loop stalled.
+    expect(slowest, `seed ${SEED}: slowest /healthz`).toBeLessThan(1000);
     // Every device of the account still syncs: a new note from one reaches another.
     const a = await RawClient.sync(s, alice.token, new Uint8Array(16).fill(1));
     const b = await RawClient.sync(s, alice.token, new Uint8Array(16).fill(2));
@@ -208,7 +197,7 @@ describe(`fuzzing what an account can send (seed ${SEED})`, () => {
     const pk = Uint8Array.from([1, 0x0b, id.length, ...id]);
     a.send({
       type: "changes",
-      cursor: 1,
+      clientVersion: 1,
       partial: false,
       changes: [
         {

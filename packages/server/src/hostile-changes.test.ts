@@ -77,7 +77,7 @@ describe("hostile changes", () => {
     const edit = ++aliceEdits;
     other.send({
       type: "changes",
-      cursor: edit,
+      clientVersion: edit,
       partial: false,
       changes: [
         change({
@@ -95,14 +95,14 @@ describe("hostile changes", () => {
   }
 
   const send = (changes: Change[]) => (c: RawClient) =>
-    c.send({ type: "changes", cursor: 1, partial: false, changes });
+    c.send({ type: "changes", clientVersion: 1, partial: false, changes });
 
   it("refuses the frame from the report that killed the server (an empty packed key)", () =>
     refused(
       (c) =>
         c.sendRaw(
           hex(
-            "9701a76368616e67657305c291c4100102030405060708090a0b0c0d0e0f1091a56e6f746573919900c400a4626f6479a1760101000100",
+            "9702a76368616e67657305c291c4100102030405060708090a0b0c0d0e0f1091a56e6f746573919900c400a4626f6479a1760101000100",
           ),
         ),
       /packed primary key of a notes change is malformed/,
@@ -148,7 +148,7 @@ describe("hostile changes", () => {
     const far = 2 ** 32;
     c.send({
       type: "changes",
-      cursor: 1,
+      clientVersion: 1,
       partial: false,
       changes: [change({ cid: "pinned", val: 1n, colVersion: far, dbVersion: far })],
     });
@@ -156,7 +156,7 @@ describe("hostile changes", () => {
     // Two steps ahead: refused.
     c.send({
       type: "changes",
-      cursor: 2,
+      clientVersion: 2,
       partial: false,
       changes: [change({ cid: "pinned", val: 2n, colVersion: 3 * far, dbVersion: 3 * far })],
     });
@@ -165,13 +165,13 @@ describe("hostile changes", () => {
     const phone = clientDb(tempDir(), "phone");
     const d = await RawClient.sync(server, mallory.token, phone.siteId);
     const caughtUp = await d.next("changes");
-    phone.applyFromClient(new Uint8Array(16), caughtUp.changes, caughtUp.cursor);
+    phone.applyFromClient(new Uint8Array(16), caughtUp.changes, caughtUp.serverVersion);
     phone.exec("UPDATE notes SET pinned = 5 WHERE id = 'n1'");
     const mine = phone
       .readChanges(0, new Uint8Array(16), 100)
       .changes.filter((x) => Buffer.from(x.siteId).equals(phone.siteId));
     expect(mine[0]!.colVersion).toBe(far + 1);
-    d.send({ type: "changes", cursor: phone.dbVersion(), partial: false, changes: mine });
+    d.send({ type: "changes", clientVersion: phone.dbVersion(), partial: false, changes: mine });
     await d.next("ack");
     d.close();
     phone.close();

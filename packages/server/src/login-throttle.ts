@@ -96,7 +96,7 @@ export function addressKey(address: string): string {
   const groups =
     tail === undefined
       ? left
-      : [...left, ...Array(8 - left.length - right.length).fill("0"), ...right];
+      : [...left, ...Array<string>(8 - left.length - right.length).fill("0"), ...right];
   return `${groups.slice(0, 4).join(":")}::/64`;
 }
 

@@ -69,6 +69,27 @@ export function createMetrics() {
       buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
       registers: [registry],
     }),
+    backupUploads: new Counter({
+      name: "notesync_backup_uploads_total",
+      help: "Objects uploaded to the backup store, by kind (snapshot, changes, manifest, accounts)",
+      labelNames: ["kind"],
+      registers: [registry],
+    }),
+    backupBytes: new Counter({
+      name: "notesync_backup_uploaded_bytes_total",
+      help: "Bytes uploaded to the backup store",
+      registers: [registry],
+    }),
+    backupFailures: new Counter({
+      name: "notesync_backup_failures_total",
+      help: "Backup rounds that failed (retried with backoff; sync is not affected)",
+      registers: [registry],
+    }),
+    backupPending: new Gauge({
+      name: "notesync_backup_pending",
+      help: "User databases (and accounts.db) with changes not yet in the backup store",
+      registers: [registry],
+    }),
   };
   return m;
 }

@@ -1,10 +1,12 @@
-import { SCHEMA_VERSION, chunkChanges, type Change } from "@notesync/protocol";
+import { SCHEMA_VERSION, type Change } from "@notesync/protocol";
 import Database from "better-sqlite3";
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
+import { restoreFromBackup } from "./backup/restore.js";
 import { RawClient, clientDb, tempDir } from "./testing/harness.test-helpers.js";
+import { BACKUP_URL, S3_ENV, startS3 } from "./testing/s3.test-helpers.js";
 import type { RunningServer } from "./server.js";
 
 // These tests run the real CLI (dist/cli.js) as a child process: they kill it and restart it.
@@ -16,19 +18,23 @@ interface Child {
   exited: Promise<number | null>;
 }
 
-async function startCli(dataDir: string, extraArgs: string[] = []): Promise<Child> {
+async function startCli(
+  dataDir: string,
+  extraArgs: string[] = [],
+  extraEnv: Record<string, string> = {},
+): Promise<Child> {
   const proc = spawn(
     process.execPath,
     [cli, "--port", "0", "--data-dir", dataDir, "--log-level", "warn", ...extraArgs],
     {
-      env: { ...process.env, NOTESYNC_SECRET: "process-test-secret-0123456789" },
+      env: { ...process.env, NOTESYNC_SECRET: "process-test-secret-0123456789", ...extraEnv },
       stdio: ["ignore", "pipe", "inherit"],
     },
   );
   const exited = new Promise<number | null>((resolve) => proc.on("exit", (code) => resolve(code)));
   const url = await new Promise<string>((resolve, reject) => {
     let out = "";
-    proc.stdout!.on("data", (d: Buffer) => {
+    proc.stdout.on("data", (d: Buffer) => {
       out += d.toString();
       const m = /running at (http:\/\/\S+)/.exec(out);
       if (m) resolve(m[1]!);
@@ -63,7 +69,7 @@ describe("the server process", () => {
       SELECT 'n' || v, 'note ' || v, hex(randomblob(40)) FROM s`);
     const changes: Change[] = phone.readChanges(0, new Uint8Array(16), 1e6).changes;
     const c = await RawClient.sync(first.server, alice.token, phone.siteId);
-    for (const f of chunkChanges(changes, { maxChangesPerFrame: 5000 })) c.send(f); // one transaction in partial frames
+    c.sendChanges(changes, { maxChangesPerFrame: 5000 }); // one transaction in partial frames
     await new Promise((r) => setTimeout(r, 150));
     first.proc.kill("SIGKILL");
     await first.exited;
@@ -87,13 +93,14 @@ describe("the server process", () => {
       siteId: phone.siteId,
       serverVersion: 0,
       token: alice.token,
+      incarnation: new Uint8Array(),
     });
     const welcome = await again.next("welcome");
     // The client resends whatever the server has not recorded as applied.
     const missing = phone.readChanges(welcome.clientVersion, new Uint8Array(16), 1e6).changes;
     if (missing.length > 0) {
-      for (const f of chunkChanges(missing, { maxChangesPerFrame: 5000 })) again.send(f);
-      await again.next("ack", (a) => a.cursor === phone.dbVersion(), 20_000);
+      again.sendChanges(missing, { maxChangesPerFrame: 5000 });
+      await again.next("ack", (a) => a.clientVersion === phone.dbVersion(), 20_000);
     }
     expect(count()).toBe(6000);
     again.close();
@@ -138,7 +145,7 @@ describe("the server process", () => {
     const [writer, ...readers] = connections;
     writer!.send({
       type: "changes",
-      cursor: phone.dbVersion(),
+      clientVersion: phone.dbVersion(),
       partial: false,
       changes: phone.readChanges(0, new Uint8Array(16), 1e6).changes,
     });
@@ -153,4 +160,55 @@ describe("the server process", () => {
     child.proc.kill("SIGTERM");
     expect(await child.exited).toBe(0);
   });
+
+  it("after SIGKILL in the middle of backup uploads, the restarted server completes the backup, and a restore has every note", async () => {
+    const s3 = await startS3();
+    try {
+      const dataDir = tempDir();
+      const env = {
+        ...S3_ENV,
+        AWS_ENDPOINT_URL: s3.endpoint,
+        NOTESYNC_BACKUP_URL: BACKUP_URL,
+        NOTESYNC_BACKUP_INTERVAL_MS: "20",
+      };
+      const first = await startCli(dataDir, [], env);
+      children.push(first.proc);
+      const alice = await signup(first.server);
+      const phone = clientDb(tempDir(), "phone");
+      const c = await RawClient.sync(first.server, alice.token, phone.siteId);
+      for (let batch = 0; batch < 20; batch++) {
+        const before = phone.dbVersion();
+        phone.exec(`INSERT INTO note_versions (id, title, body) WITH RECURSIVE s(v) AS (SELECT 1 UNION ALL SELECT v + 1 FROM s WHERE v < 50)
+          SELECT 'b${batch}-' || v, 'note', hex(randomblob(100)) FROM s`);
+        c.sendChanges(phone.readChanges(before, new Uint8Array(16), 1e6).changes);
+        await c.next("ack", (a) => a.clientVersion === phone.dbVersion());
+      }
+      // Uploads run every 20 ms: the last batches are being uploaded now.
+      first.proc.kill("SIGKILL");
+      await first.exited;
+
+      const second = await startCli(dataDir, [], env);
+      children.push(second.proc);
+      second.proc.kill("SIGTERM"); // a graceful stop uploads what is pending
+      expect(await second.exited).toBe(0);
+
+      const restored = tempDir();
+      const lines: string[] = [];
+      await restoreFromBackup({
+        store: s3.store(),
+        dataDir: restored,
+        progress: (l) => lines.push(l),
+      });
+      expect(lines.join("\n")).toMatch(/1000 notes|integrity ok/);
+      const db = new Database(path.join(restored, "users", `${alice.userId}.db`), {
+        readonly: true,
+      });
+      expect(db.prepare("SELECT count(*) FROM note_versions").pluck().get()).toBe(1000);
+      db.close();
+      phone.close();
+      c.close();
+    } finally {
+      await s3.stop();
+    }
+  }, 60_000);
 });

@@ -54,11 +54,11 @@ describe("resource limits", () => {
     const c = await RawClient.sync(server, alice.token, site(1));
     c.send({
       type: "changes",
-      cursor: 1,
+      clientVersion: 1,
       partial: false,
       changes: [updateRow(1, 512 * 1024, site(1))],
     });
-    expect((await c.next("ack")).cursor).toBe(1);
+    expect((await c.next("ack")).clientVersion).toBe(1);
     c.close();
   });
 
@@ -77,6 +77,7 @@ describe("resource limits", () => {
       siteId: site(3),
       serverVersion: 0,
       token: alice.token,
+      incarnation: new Uint8Array(),
     });
     const err = await third.next("error");
     expect(err.code).toBe(ErrorCode.LimitReached);
@@ -102,7 +103,7 @@ describe("resource limits", () => {
       i++;
       c.send({
         type: "changes",
-        cursor: i,
+        clientVersion: i,
         partial: false,
         changes: [updateRow(i, 64 * 1024, site(1))],
       });

@@ -1,5 +1,5 @@
 import { sqliteDriverProblem } from "@notesync/crsqlite-native";
-import { DEFAULT_LIMITS, DEFAULT_TARGET_FRAME_BYTES, type Limits } from "@notesync/protocol";
+import type { Clock, Limits } from "@notesync/protocol";
 import fs from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -10,14 +10,16 @@ import type { Registry } from "prom-client";
 import { WebSocketServer, type WebSocket } from "ws";
 import { AccountStore } from "./accounts.js";
 import { DEFAULT_SIGNUPS_PER_HOUR, createAccountsApi, sendJson } from "./api.js";
-import { DbCache } from "./db-cache.js";
 import type { LoginThrottleOptions } from "./login-throttle.js";
 import { createMetricsAccess } from "./metrics-access.js";
 import { createMetrics } from "./metrics.js";
 import { createStaticHandler } from "./static-files.js";
 import { createLogger, type LogFormat } from "./logger.js";
-import { DEFAULT_RESOURCE_LIMITS, type ResourceLimits } from "./resource-limits.js";
-import { SyncSession } from "./sync-session.js";
+import type { ResourceLimits } from "./resource-limits.js";
+import { BackupService } from "./backup/backup-service.js";
+import { s3Store, type ObjectStore } from "./backup/object-store.js";
+import { wsSessionSocket } from "./sync/session-socket.js";
+import { SyncHost } from "./sync/sync-host.js";
 import { TokenService } from "./tokens.js";
 
 export interface ServerOptions {
@@ -60,6 +62,21 @@ export interface ServerOptions {
   readonly hashConcurrency?: number;
   /** Backoff after failed sign-ins, by address, username and overall (defaults in login-throttle.ts). */
   readonly loginThrottle?: Partial<LoginThrottleOptions>;
+  /** Time for token expiry, hello deadlines and idle databases (tests pass a fake one). */
+  readonly clock?: Clock;
+  /** Continuous backup to object storage; off when absent. */
+  readonly backup?: BackupConfig;
+}
+
+export interface BackupConfig {
+  /** `s3://bucket/prefix`; endpoint and credentials from the usual AWS variables. */
+  readonly url: string;
+  /** Uploads happen at most this long after a change (default 5 s). */
+  readonly intervalMs?: number;
+  /** A store to use instead of S3 (tests). */
+  readonly store?: ObjectStore;
+  /** How long a sign-up waits for accounts.db to be uploaded before it is answered (default 10 s). */
+  readonly accountsTimeoutMs?: number;
 }
 
 export interface RunningServer {
@@ -73,6 +90,8 @@ export interface RunningServer {
   readonly metrics: Registry;
   /** Another process committed to this user's database: push it to the user's connections here. */
   noticeCommitElsewhere(userId: string): void;
+  /** The continuous backup, when configured. */
+  readonly backup: { flush(): Promise<void>; readonly pending: number } | null;
   /** Stops accepting, closes sockets with "going away", closes every database. */
   close(): Promise<void>;
 }
@@ -85,68 +104,99 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const driverProblem = sqliteDriverProblem();
   if (driverProblem) throw new Error(driverProblem);
   const log = options.logger ?? createLogger(options.logLevel, options.logFormat);
-  const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
-  const resources: ResourceLimits = { ...DEFAULT_RESOURCE_LIMITS, ...options.resources };
   const dataDir = path.resolve(options.dataDir);
   fs.mkdirSync(dataDir, { recursive: true });
   const metrics = createMetrics();
   const secret = TokenService.loadSecret(dataDir, options.secret, log);
+  const now = options.clock ? () => options.clock!.now() : Date.now;
   const accounts = new AccountStore(path.join(dataDir, "accounts.db"), {
     hashConcurrency: options.hashConcurrency,
     loginThrottle: options.loginThrottle,
+    now,
   });
-  const tokens = new TokenService(secret, options.tokenTtlSeconds ?? 30 * 24 * 3600, accounts);
+  const tokens = new TokenService(secret, options.tokenTtlSeconds ?? 30 * 24 * 3600, accounts, now);
   const metricsAllowed = createMetricsAccess({
     allow: options.metricsAllow,
     token: options.metricsToken,
   });
-  const targetFrameBytes = Math.min(
-    options.targetFrameBytes ?? DEFAULT_TARGET_FRAME_BYTES,
-    limits.maxFrameBytes,
-  );
-  const dbs = new DbCache({
-    dir: path.join(dataDir, "users"),
-    targetFrameBytes,
-    maxOpen: options.maxOpenDatabases ?? 1000,
-    idleMs: options.databaseIdleMs ?? 5 * 60_000,
+  let backup: BackupService | null = null;
+  const sync = new SyncHost({
+    onCommitted: (userId) => backup?.userChanged(userId),
+    usersDir: path.join(dataDir, "users"),
+    tokens,
     log,
+    metrics,
+    clock: options.clock,
+    limits: options.limits,
+    resources: options.resources,
+    targetFrameBytes: options.targetFrameBytes,
+    highWaterBytes: options.highWaterBytes,
+    maxOpenDatabases: options.maxOpenDatabases,
+    databaseIdleMs: options.databaseIdleMs,
+    onCommit: options.onCommit,
   });
+  const { dbs, sessions, resources } = sync;
+  const limits: Limits = sync.limits;
   const webRoot = options.webRoot === undefined ? defaultWebRoot() : options.webRoot;
   const serveStatic = webRoot && fs.existsSync(webRoot) ? createStaticHandler(webRoot) : null;
   if (!serveStatic) log.warn({ webRoot }, "no built web app to serve (run npm run build)");
-  const sessions = new Set<SyncSession>();
   // A signed-out session must not keep syncing on a socket it opened before.
   const accountsApi = createAccountsApi(
     accounts,
     tokens,
     log,
-    (userId) => {
-      for (const s of sessions) if (s.userId === userId) void s.recheckToken();
-    },
+    (userId) => sync.recheckTokens(userId),
     options.signupsPerHour ?? DEFAULT_SIGNUPS_PER_HOUR,
     (code) => metrics.accountRefusals.inc({ code }),
+    () => accountsBackedUp(),
+    async (userId) => {
+      // The account is gone, so each of its connections fails its token check and closes.
+      await Promise.all(
+        [...sessions].filter((s) => s.userId === userId).map((s) => s.recheckToken()),
+      );
+      dbs.deleteUser(userId);
+      backup?.userDeleted(userId);
+    },
   );
+  if (options.backup) {
+    const store = options.backup.store ?? s3Store({ url: options.backup.url });
+    backup = new BackupService({
+      store,
+      dbs,
+      log,
+      metrics,
+      intervalMs: options.backup.intervalMs ?? 5_000,
+      snapshotAccounts: (file) => accounts.snapshotTo(file),
+      clock: options.clock,
+    });
+    backup.start(path.join(dataDir, "users"));
+    log.info({ store: store.description }, "continuous backup on");
+  }
+  /** A sign-up is answered once accounts.db is in the backup, or after a bounded wait. */
+  async function accountsBackedUp(): Promise<void> {
+    if (!backup) return;
+    const timeoutMs = options.backup?.accountsTimeoutMs ?? 10_000;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<"late">(
+      (resolve) => (timer = setTimeout(() => resolve("late"), timeoutMs)),
+    );
+    const result = await Promise.race([
+      backup.accountsChanged().catch(() => "late" as const),
+      late,
+    ]);
+    clearTimeout(timer);
+    if (result === "late")
+      log.warn(
+        { timeoutMs },
+        "accounts.db is not in the backup yet; answered anyway, upload retries",
+      );
+  }
   for (const [name, value] of Object.entries({
     ...resources,
     signupsPerHour: options.signupsPerHour ?? DEFAULT_SIGNUPS_PER_HOUR,
     maxFrameBytes: limits.maxFrameBytes,
   }))
     metrics.limit.set({ name }, value);
-  const sessionDeps = {
-    dbs,
-    tokens,
-    limits,
-    metrics,
-    log,
-    targetFrameBytes: Math.min(
-      options.targetFrameBytes ?? DEFAULT_TARGET_FRAME_BYTES,
-      limits.maxFrameBytes,
-    ),
-    pageRows: 5_000,
-    highWaterBytes: options.highWaterBytes ?? 1024 * 1024,
-    resources,
-    onCommit: options.onCommit,
-  };
 
   const server = http.createServer((req, res) => {
     const pathname = new URL(req.url ?? "/", "http://x").pathname;
@@ -178,7 +228,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     });
   });
 
-  // Until its hello is verified a connection may send only small messages (see allowFullFrames).
+  // Until its hello is verified a connection may send only small messages (raiseMessageLimit).
   const wss = new WebSocketServer({ noServer: true, maxPayload: resources.preAuthMessageBytes });
   const alive = new WeakMap<WebSocket, boolean>();
   server.on("upgrade", (req, socket, head) => {
@@ -189,13 +239,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     wss.handleUpgrade(req, socket, head, (ws) => {
       alive.set(ws, true);
       ws.on("pong", () => alive.set(ws, true));
-      const session = new SyncSession(ws, sessionDeps, req.socket.remoteAddress ?? "unknown");
-      sessions.add(session);
-      metrics.connections.inc();
-      ws.on("close", () => {
-        sessions.delete(session);
-        metrics.connections.dec();
-      });
+      sync.accept(wsSessionSocket(ws), req.socket.remoteAddress ?? "unknown");
       ws.on("error", (err) => log.debug({ err }, "socket error"));
     });
   });
@@ -229,18 +273,27 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     log,
     metrics: metrics.registry,
     noticeCommitElsewhere: (userId) => dbs.noticeCommitElsewhere(userId),
+    backup,
     close() {
       closing ??= (async () => {
         clearInterval(pinger);
         const httpClosed = new Promise<void>((resolve) => server.close(() => resolve()));
-        for (const s of sessions) s.goAway();
+        sync.goAway();
         // Give "going away" a moment to reach clients, then cut whatever is left.
         await new Promise((r) => setTimeout(r, 50));
         for (const ws of wss.clients) ws.terminate();
         server.closeAllConnections();
         await httpClosed;
         wss.close();
-        dbs.close();
+        if (backup) {
+          // Upload what is pending while the databases are still open, for a bounded time.
+          await Promise.race([
+            backup.flush().catch(() => undefined),
+            new Promise((r) => setTimeout(r, 5_000)),
+          ]);
+          await backup.close();
+        }
+        sync.close();
         accounts.close();
         log.info("NoteSync server stopped");
       })();

@@ -1,4 +1,13 @@
-import { ErrorCode, SCHEMA_VERSION, chunkChanges, type ChangesFrame } from "@notesync/protocol";
+import {
+  ErrorCode,
+  SCHEMA_VERSION,
+  chunkChanges,
+  encodeClientFrame,
+  encodeServerFrame,
+  type ClientChangesFrame,
+  type ServerChangesFrame,
+} from "@notesync/protocol";
+import { FakeClock } from "@notesync/protocol/testing";
 import Database from "better-sqlite3";
 import { loadCrsqlite } from "@notesync/crsqlite-native";
 import fs from "node:fs";
@@ -16,10 +25,10 @@ import {
 const ANY_SITE = new Uint8Array(16);
 const changesOf = (db: UserDatabase, after = 0) =>
   db.readChanges(after, ANY_SITE, 1_000_000).changes;
-const push = (c: RawClient, db: UserDatabase, after = 0): ChangesFrame => {
-  const frame: ChangesFrame = {
+const push = (c: RawClient, db: UserDatabase, after = 0): ClientChangesFrame => {
+  const frame: ClientChangesFrame = {
     type: "changes",
-    cursor: db.dbVersion(),
+    clientVersion: db.dbVersion(),
     partial: false,
     changes: changesOf(db, after),
   };
@@ -46,6 +55,26 @@ describe("sync server", () => {
     return x;
   };
 
+  /**
+   * Another device of the same user writes a marker note, and `c` waits until it arrives. The
+   * server sends a connection's changes in commit order, so whatever it would have sent `c`
+   * before (an echo, another user's change) has arrived by then.
+   */
+  let markers = 0;
+  async function barrier(c: RawClient, token: string): Promise<void> {
+    const id = `marker-${++markers}`;
+    const device = track(clientDb(dir, id));
+    device.exec(`INSERT INTO notes (id, pinned) VALUES ('${id}', 1)`);
+    const sender = track(await RawClient.sync(server, token, device.siteId));
+    push(sender, device);
+    await sender.next("ack");
+    const pk = Buffer.from(id);
+    const arrived = await c.next("changes", (f) =>
+      f.changes.some((ch) => Buffer.from(ch.pk).includes(pk)),
+    );
+    expect(arrived.changes.every((ch) => Buffer.from(ch.pk).includes(pk))).toBe(true);
+  }
+
   beforeEach(async () => {
     server = await testServer();
     dir = tempDir();
@@ -67,14 +96,14 @@ describe("sync server", () => {
 
     phone.exec("INSERT INTO note_versions (id, title) VALUES ('n1', 'groceries')");
     const sent = push(a, phone);
-    expect(await a.next("ack")).toEqual({ type: "ack", cursor: sent.cursor });
+    expect(await a.next("ack")).toEqual({ type: "ack", clientVersion: sent.clientVersion });
 
     const got = await b.next("changes");
     expect(got.changes.length).toBe(sent.changes.length);
-    laptop.applyFromClient(new Uint8Array(16), got.changes, got.cursor);
+    laptop.applyFromClient(new Uint8Array(16), got.changes, got.serverVersion);
     expect(titles(laptop.file)).toEqual(["groceries"]);
     // Nothing comes back to the phone: its own change is not echoed.
-    await new Promise((r) => setTimeout(r, 100));
+    await barrier(a, alice.token);
     expect(a.frames.filter((f) => f.type === "changes")).toEqual([]);
   });
 
@@ -95,7 +124,8 @@ describe("sync server", () => {
     malloryDb.exec("INSERT INTO note_versions (id, title) VALUES ('secret', 'mallory was here')");
     push(m, malloryDb);
     await m.next("ack");
-    await new Promise((r) => setTimeout(r, 100));
+    await barrier(a, alice.token);
+    await barrier(m, mallory.token);
 
     expect(m.frames.filter((f) => f.type === "changes")).toEqual([]);
     expect(a.frames.filter((f) => f.type === "changes")).toEqual([]);
@@ -114,6 +144,7 @@ describe("sync server", () => {
     const a = track(await RawClient.sync(server, alice.token, phone.siteId));
     let b = track(await RawClient.sync(server, alice.token, laptop.siteId));
     const first = await b.next("changes");
+    const incarnation = b.welcome!.incarnation;
     b.close();
 
     phone.exec("INSERT INTO note_versions (id, title) VALUES ('n1', 'one'), ('n2', 'two')");
@@ -122,11 +153,13 @@ describe("sync server", () => {
     push(a, phone); // resent: harmless
     await a.next("ack");
     phone.exec("UPDATE note_versions SET title = 'two!' WHERE id = 'n2'");
-    push(a, phone, batch.cursor);
-    const ack = await a.next("ack");
+    push(a, phone, batch.clientVersion);
+    await a.next("ack");
 
-    b = track(await RawClient.sync(server, alice.token, laptop.siteId, first.cursor));
-    const missed = await b.changesUntil(ack.cursor);
+    b = track(
+      await RawClient.sync(server, alice.token, laptop.siteId, first.serverVersion, incarnation),
+    );
+    const missed = await b.changesUntil(b.welcome!.serverVersion);
     laptop.applyFromClient(new Uint8Array(16), missed, 0);
     expect(titles(laptop.file)).toEqual(["one", "two!"]);
     const count = (f: string) => {
@@ -157,8 +190,9 @@ describe("sync server", () => {
       siteId: phone.siteId,
       serverVersion: 0,
       token: alice.token,
+      incarnation: new Uint8Array(),
     });
-    expect((await c.next("welcome")).clientVersion).toBe(sent.cursor);
+    expect((await c.next("welcome")).clientVersion).toBe(sent.clientVersion);
   });
 
   it("pushes a change written to the database file by another process", async () => {
@@ -176,7 +210,7 @@ describe("sync server", () => {
     admin.close();
 
     const got = await b.next("changes", (f) => f.changes.length > 0, 2000);
-    laptop.applyFromClient(new Uint8Array(16), got.changes, got.cursor);
+    laptop.applyFromClient(new Uint8Array(16), got.changes, got.serverVersion);
     expect(titles(laptop.file)).toEqual(["from an import script"]);
   });
 
@@ -191,13 +225,13 @@ describe("sync server", () => {
     }
     // Pushed the way a client does: whole transactions, in frames under the target size.
     const pushed = { changes: changesOf(phone) };
-    const frames0 = [...chunkChanges(pushed.changes, { targetFrameBytes: 200 * 1024 })];
-    frames0.forEach((f) => a.send(f));
-    await a.next("ack", (f) => f.cursor === frames0.at(-1)!.cursor, 20_000);
+    const chunks = [...chunkChanges(pushed.changes, { targetFrameBytes: 200 * 1024 })];
+    a.sendChanges(pushed.changes, { targetFrameBytes: 200 * 1024 });
+    await a.next("ack", (f) => f.clientVersion === chunks.at(-1)!.version, 20_000);
 
     const laptop = track(clientDb(dir, "laptop"));
     const b = track(await RawClient.sync(server, alice.token, laptop.siteId));
-    const frames: ChangesFrame[] = [];
+    const frames: ServerChangesFrame[] = [];
     let received = 0;
     while (received < pushed.changes.length) {
       const f = await b.next("changes");
@@ -206,10 +240,9 @@ describe("sync server", () => {
     }
     expect(received).toBe(pushed.changes.length);
     expect(frames.length).toBeGreaterThanOrEqual(4);
-    const { encodeFrame } = await import("@notesync/protocol");
     for (const f of frames) {
       expect(f.partial).toBe(false);
-      expect(encodeFrame(f).length).toBeLessThanOrEqual(256 * 1024);
+      expect(encodeServerFrame(f).length).toBeLessThanOrEqual(256 * 1024);
     }
     // Every transaction arrives whole in one frame.
     const frameOfVersion = new Map<number, number>();
@@ -239,7 +272,7 @@ describe("bad input", () => {
     const c = await RawClient.sync(server, alice.token, phone.siteId);
     c.send({
       type: "changes",
-      cursor: phone.dbVersion(),
+      clientVersion: phone.dbVersion(),
       partial: false,
       changes: changesOf(phone),
     });
@@ -279,7 +312,7 @@ describe("bad input", () => {
       phone.exec(`UPDATE note_versions SET body = hex(randomblob(40000)) WHERE id = 'n1'`);
       c.send({
         type: "changes",
-        cursor: phone.dbVersion(),
+        clientVersion: phone.dbVersion(),
         partial: false,
         changes: changesOf(phone),
       });
@@ -287,7 +320,8 @@ describe("bad input", () => {
   it("refuses changes before hello", () =>
     refusedWith(
       ErrorCode.UnexpectedFrame,
-      (c) => c.send({ type: "changes", cursor: 1, partial: false, changes: changesOf(phone) }),
+      (c) =>
+        c.send({ type: "changes", clientVersion: 1, partial: false, changes: changesOf(phone) }),
       false,
     ));
   it("refuses a forged token", () =>
@@ -300,31 +334,35 @@ describe("bad input", () => {
           siteId: phone.siteId,
           serverVersion: 0,
           token: alice.token.slice(0, -4) + "AAAA",
+          incarnation: new Uint8Array(),
         }),
       false,
     ));
   it("refuses an expired token", async () => {
-    const shortLived = await testServer({ dataDir: server.dataDir, tokenTtlSeconds: 1 });
-    const login = await fetch(`${shortLived.url}/api/login`, {
+    await server.close();
+    const clock = new FakeClock(Date.now());
+    server = await testServer({ dataDir: server.dataDir, tokenTtlSeconds: 60, clock });
+    const login = await fetch(`${server.url}/api/login`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ username: "alice", password: "correct horse" }),
     });
     const { token } = (await login.json()) as { token: string };
-    await shortLived.close();
-    await new Promise((r) => setTimeout(r, 2100));
-    await refusedWith(
-      ErrorCode.Unauthorized,
-      (c) =>
-        c.send({
-          type: "hello",
-          schemaVersion: SCHEMA_VERSION,
-          siteId: phone.siteId,
-          serverVersion: 0,
-          token,
-        }),
-      false,
-    );
+    const hello = (c: RawClient) =>
+      c.send({
+        type: "hello",
+        schemaVersion: SCHEMA_VERSION,
+        siteId: phone.siteId,
+        serverVersion: 0,
+        token,
+        incarnation: new Uint8Array(),
+      });
+    const fresh = await RawClient.connect(server);
+    hello(fresh);
+    await fresh.next("welcome");
+    fresh.close();
+    clock.advance(61_000);
+    await refusedWith(ErrorCode.Unauthorized, hello, false);
   });
   it("refuses a schema version mismatch, saying which side must upgrade", async () => {
     await refusedWith(
@@ -336,15 +374,15 @@ describe("bad input", () => {
           siteId: phone.siteId,
           serverVersion: 0,
           token: alice.token,
+          incarnation: new Uint8Array(),
         }),
       false,
     );
   });
   it("refuses changes to an unknown table or column", async () => {
-    const { encodeFrame } = await import("@notesync/protocol");
-    const good = encodeFrame({
+    const good = encodeClientFrame({
       type: "changes",
-      cursor: 9,
+      clientVersion: 9,
       partial: false,
       changes: changesOf(phone),
     });
@@ -370,6 +408,7 @@ describe("bad input", () => {
       siteId: phone.siteId,
       serverVersion: 0,
       token: bob.token,
+      incarnation: new Uint8Array(),
     });
     const err = await c.next("error");
     expect(err.code).toBe(ErrorCode.StorageFailed);

@@ -38,6 +38,8 @@ export class TokenService {
     secret: string,
     private readonly ttlSeconds: number,
     private readonly sessions: SessionRegistry,
+    /** Milliseconds since the epoch: when tokens are issued and whether they have expired. */
+    private readonly now: () => number = Date.now,
   ) {
     this.key = new TextEncoder().encode(secret);
   }
@@ -66,8 +68,8 @@ export class TokenService {
       .setSubject(userId)
       .setJti(crypto.randomBytes(16).toString("base64url"))
       .setIssuer(ISSUER)
-      .setIssuedAt()
-      .setExpirationTime(`${this.ttlSeconds}s`)
+      .setIssuedAt(Math.floor(this.now() / 1000))
+      .setExpirationTime(Math.floor(this.now() / 1000) + this.ttlSeconds)
       .sign(this.key);
   }
 
@@ -77,7 +79,11 @@ export class TokenService {
   }
 
   async verifySession(token: string): Promise<Session> {
-    const { payload } = await jwtVerify(token, this.key, { issuer: ISSUER, algorithms: ["HS256"] });
+    const { payload } = await jwtVerify(token, this.key, {
+      issuer: ISSUER,
+      algorithms: ["HS256"],
+      currentDate: new Date(this.now()),
+    });
     if (typeof payload.sub !== "string") throw new Error("token has no subject");
     // Tokens from before revocation existed carry neither: they belong to generation 0.
     const generation = payload.gen ?? 0;

@@ -1,13 +1,20 @@
-import Database from "better-sqlite3";
-import { loadCrsqlite } from "@notesync/crsqlite-native";
+import type Database from "better-sqlite3";
+import {
+  bindParams,
+  closeCrsqliteDatabase,
+  fileIdentity,
+  openCrsqliteDatabase,
+} from "@notesync/crsqlite-native";
+import crypto from "node:crypto";
 import { NoteTextKeeper } from "./note-text.js";
 import {
   INSERT_CHANGE,
   SCHEMA_VERSION,
   SELECT_CHANGES,
   changeParams,
+  lastWholeTransaction,
   rowToChange,
-  schemaStatements,
+  schemaUpgrade,
   type Change,
   type RawChangeRow,
 } from "@notesync/protocol";
@@ -29,6 +36,23 @@ export interface ChangePage {
   readonly more: boolean;
 }
 
+/** The server's own tables in each user's database, never replicated. */
+const SERVER_TABLES = [
+  `CREATE TABLE IF NOT EXISTS notesync_client_cursors (
+    site_id BLOB PRIMARY KEY NOT NULL,
+    client_version INTEGER NOT NULL
+  )`,
+  // The last server version each device acknowledged, and when: deletions every device has
+  // seen need no tombstone any more.
+  `CREATE TABLE IF NOT EXISTS notesync_client_acks (
+    site_id BLOB PRIMARY KEY NOT NULL,
+    server_version INTEGER NOT NULL,
+    seen_at INTEGER NOT NULL
+  )`,
+  // The database's incarnation and the file identity it was given for (PROTOCOL.md §4.1).
+  `CREATE TABLE IF NOT EXISTS notesync_server_state (key TEXT PRIMARY KEY NOT NULL, value)`,
+];
+
 const asBuffer = (b: Uint8Array) =>
   Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 
@@ -38,6 +62,9 @@ const asBuffer = (b: Uint8Array) =>
  */
 export class UserDatabase {
   readonly siteId: Buffer;
+  /** Why this open gave the database a new incarnation, or null when it kept its own. */
+  readonly incarnationChange: string | null;
+  private current: Buffer;
   private readonly db: Database.Database;
   private readonly stmts: ReturnType<UserDatabase["prepare"]>;
   private readonly noteText: NoteTextKeeper;
@@ -45,15 +72,14 @@ export class UserDatabase {
 
   constructor(readonly file: string) {
     try {
-      this.db = new Database(file);
-      this.db.pragma("journal_mode = WAL");
-      this.db.pragma("synchronous = NORMAL");
-      this.db.pragma("busy_timeout = 5000");
-      loadCrsqlite(this.db);
+      this.db = openCrsqliteDatabase(file);
       this.migrate();
       this.stmts = this.prepare();
       this.noteText = new NoteTextKeeper(this.db);
       this.siteId = this.db.prepare("SELECT crsql_site_id()").pluck().get() as Buffer;
+      const found = this.checkIncarnation(file);
+      this.current = found.incarnation;
+      this.incarnationChange = found.change;
     } catch (err) {
       this.closeQuietly();
       throw new StorageError(`cannot open ${file}: ${(err as Error).message}`, { cause: err });
@@ -62,29 +88,66 @@ export class UserDatabase {
 
   private migrate(): void {
     const version = this.db.pragma("user_version", { simple: true }) as number;
-    if (version > SCHEMA_VERSION) {
-      throw new Error(`database schema ${version} is newer than this server's ${SCHEMA_VERSION}`);
-    }
-    if (version === SCHEMA_VERSION) return;
+    const upgrade = schemaUpgrade(version, SERVER_TABLES);
+    // The server's own tables may be newer than the schema (added without a schema change).
+    if (upgrade.length === 0) return SERVER_TABLES.forEach((sql) => this.db.exec(sql));
     this.db.transaction(() => {
-      for (const sql of schemaStatements(version)) this.db.exec(sql);
-      this.db.exec(`CREATE TABLE IF NOT EXISTS notesync_client_cursors (
-        site_id BLOB PRIMARY KEY NOT NULL,
-        client_version INTEGER NOT NULL
-      )`);
-      // The last server version each device acknowledged, and when: deletions every device
-      // has seen need no tombstone any more.
-      this.db.exec(`CREATE TABLE IF NOT EXISTS notesync_client_acks (
-        site_id BLOB PRIMARY KEY NOT NULL,
-        server_version INTEGER NOT NULL,
-        seen_at INTEGER NOT NULL
-      )`);
+      for (const sql of upgrade) this.db.exec(sql);
       // Schema 2's server-side line merge kept earlier text values here; Yjs merges now.
       this.db.exec(`DROP TABLE IF EXISTS notesync_text_history`);
       // Only the server converts schema-2 text into Yjs, so no text is converted twice.
       if (version > 0 && version < 3) new NoteTextKeeper(this.db).convertSchema2();
       this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
     })();
+  }
+
+  /**
+   * The incarnation this file has, or a new one when it cannot vouch for its history: it never
+   * had one, or its file identity is not the one recorded (a copy or a restore of the file).
+   */
+  private checkIncarnation(file: string): { incarnation: Buffer; change: string | null } {
+    const get = this.db.prepare("SELECT value FROM notesync_server_state WHERE key = ?").pluck();
+    const incarnation = get.get("incarnation") as Buffer | undefined;
+    const recorded = get.get("file_identity") as string | undefined;
+    const identity = fileIdentity(file);
+    if (incarnation && (identity === null || recorded === identity))
+      return { incarnation, change: null };
+    const change = !incarnation
+      ? "a database with no incarnation yet"
+      : `the file is a copy or a restore (identity ${identity}, recorded ${recorded})`;
+    return { incarnation: this.writeIncarnation(identity), change };
+  }
+
+  private writeIncarnation(identity: string | null): Buffer {
+    const incarnation = crypto.randomBytes(16);
+    const set = this.db.prepare(
+      `INSERT INTO notesync_server_state (key, value) VALUES (?, ?)
+       ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+    );
+    this.db.transaction(() => {
+      set.run("incarnation", incarnation);
+      set.run("file_identity", identity);
+      // Acks of another history say nothing about which deletions devices have seen in this one.
+      this.db.exec("DELETE FROM notesync_client_acks");
+    })();
+    return incarnation;
+  }
+
+  /** The database's incarnation (16 bytes): a new one means a history clients have not all seen. */
+  get incarnation(): Buffer {
+    return this.current;
+  }
+
+  /** Gives the database a new incarnation (its history is not what clients saw); returns it. */
+  newIncarnation(): Buffer {
+    try {
+      this.current = this.writeIncarnation(fileIdentity(this.file));
+      return this.current;
+    } catch (err) {
+      throw new StorageError(`recording a new incarnation failed: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
   }
 
   private prepare() {
@@ -168,22 +231,18 @@ export class UserDatabase {
    */
   readChanges(afterVersion: number, excludeSite: Uint8Array, maxRows: number): ChangePage {
     const site = asBuffer(excludeSite);
-    const rows = this.stmts.page.all(afterVersion, site, maxRows) as RawChangeRow[];
-    if (rows.length === 0) return { changes: [], lastVersion: null, more: false };
-    const lastVersion = rows[rows.length - 1]![6];
-    if (rows.length < maxRows)
-      return { changes: rows.map(rowToChange), lastVersion: Number(lastVersion), more: false };
-    let end = rows.length;
-    while (end > 0 && rows[end - 1]![6] === lastVersion) end--;
-    if (end === 0) {
-      const whole = this.stmts.wholeVersion.all(lastVersion, site) as RawChangeRow[];
-      return { changes: whole.map(rowToChange), lastVersion: Number(lastVersion), more: true };
-    }
-    return {
-      changes: rows.slice(0, end).map(rowToChange),
-      lastVersion: Number(rows[end - 1]![6]),
-      more: true,
-    };
+    const rows = (this.stmts.page.all(afterVersion, site, maxRows) as RawChangeRow[]).map(
+      rowToChange,
+    );
+    const page = lastWholeTransaction(rows, maxRows);
+    if (page.whole)
+      return {
+        changes: page.changes,
+        lastVersion: page.lastVersion,
+        more: rows.length === maxRows,
+      };
+    const whole = this.stmts.wholeVersion.all(page.lastVersion, site) as RawChangeRow[];
+    return { changes: whole.map(rowToChange), lastVersion: page.lastVersion, more: true };
   }
 
   /**
@@ -199,14 +258,7 @@ export class UserDatabase {
     const before = this.dbVersion();
     try {
       this.db.transaction(() => {
-        for (const c of changes) {
-          const params = changeParams(c);
-          params[1] = asBuffer(c.pk);
-          params[9] = asBuffer(c.siteId);
-          const v = c.val;
-          if (v instanceof Uint8Array) params[4] = params[5] = params[6] = asBuffer(v);
-          insert.run(params);
-        }
+        for (const c of changes) insert.run(bindParams(changeParams(c)));
         this.noteText.afterApply(changes);
         setClientCursor.run(asBuffer(siteId), BigInt(clientVersion));
       })();
@@ -219,6 +271,38 @@ export class UserDatabase {
     }
     // cr-sqlite assigns the new db_version at commit, so read it afterwards.
     return { before, after: this.dbVersion() };
+  }
+
+  /** A consistent copy of the whole database in a new file (`VACUUM INTO`), for backups. */
+  snapshotTo(file: string): void {
+    try {
+      this.db.prepare("VACUUM INTO ?").run(file);
+    } catch (err) {
+      throw new StorageError(`snapshotting ${this.file} failed: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+  }
+
+  /** Applies changes read from a backup (any sites) in one transaction. */
+  applyRestored(changes: readonly Change[]): void {
+    const { insert } = this.stmts;
+    try {
+      this.db.transaction(() => {
+        for (const c of changes) insert.run(bindParams(changeParams(c)));
+        this.noteText.afterApply(changes);
+      })();
+    } catch (err) {
+      this.noteText.rolledBack();
+      throw new StorageError(`applying a backup's changes failed: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+  }
+
+  /** `PRAGMA integrity_check`: "ok", or what is wrong. */
+  integrityCheck(): string {
+    return (this.db.prepare("PRAGMA integrity_check").pluck().all() as string[]).join("; ");
   }
 
   /** Reads rows directly (admin tools, tests). */
@@ -234,11 +318,7 @@ export class UserDatabase {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    try {
-      this.db.prepare("SELECT crsql_finalize()").get();
-    } finally {
-      this.db.close();
-    }
+    closeCrsqliteDatabase(this.db);
   }
 
   private closeQuietly(): void {

@@ -2,6 +2,9 @@ import { createPinia } from "pinia";
 import { createApp } from "vue";
 import App from "./App.vue";
 import "./style.css";
+import { startTheme } from "./theme";
+
+startTheme();
 
 createApp(App).use(createPinia()).mount("#app");
 

@@ -1,5 +1,9 @@
 export * from "../index.js";
-export { openBrowserDatabase, type BrowserDatabaseOptions } from "./wasm-database.js";
+export {
+  openBrowserDatabase,
+  deleteBrowserDatabase,
+  type BrowserDatabaseOptions,
+} from "./wasm-database.js";
 export {
   createCrossTabSyncClient,
   type CrossTabOptions,

@@ -83,3 +83,37 @@ export async function openBrowserDatabase(options: BrowserDatabaseOptions): Prom
   await applySchema(driver);
   return createDatabase(driver);
 }
+
+/**
+ * Deletes a database made by `openBrowserDatabase` from this browser profile: every block of
+ * its file and journal in IndexedDB. Close it first, in every tab (a tab that still has it open
+ * would write it back). Other databases of the profile stay.
+ */
+export async function deleteBrowserDatabase(name: string): Promise<void> {
+  const idb = await new Promise<IDBDatabase | null>((resolve, reject) => {
+    const request = indexedDB.open(STRICT_VFS);
+    // No such IndexedDB database: nothing was ever stored, so there is nothing to delete.
+    request.onupgradeneeded = () => request.transaction?.abort();
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () =>
+      request.error?.name === "AbortError"
+        ? resolve(null)
+        : reject(request.error ?? new Error("opening IndexedDB failed"));
+  });
+  if (!idb) return;
+  try {
+    if (!idb.objectStoreNames.contains("blocks")) return;
+    // The VFS keys blocks by [path, offset, version]; a file's path is its name as a URL path.
+    const path = new URL(name, "file://localhost/").pathname;
+    const tx = idb.transaction("blocks", "readwrite", { durability: "strict" });
+    for (const file of [path, `${path}-journal`, `${path}-wal`])
+      tx.objectStore("blocks").delete(IDBKeyRange.bound([file], [file, []]));
+    await new Promise<void>((resolve, reject) => {
+      tx.oncomplete = () => resolve();
+      tx.onerror = () => reject(tx.error ?? new Error("IndexedDB transaction failed"));
+      tx.onabort = () => reject(tx.error ?? new Error("IndexedDB transaction aborted"));
+    });
+  } finally {
+    idb.close();
+  }
+}

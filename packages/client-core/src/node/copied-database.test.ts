@@ -3,7 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it, vi } from "vitest";
 import { SYNC_STATE_TABLE } from "../database.js";
-import { SyncErrorCode } from "../sync-client.js";
+import { SyncErrorCode } from "../sync/status.js";
 import {
   device,
   dir,

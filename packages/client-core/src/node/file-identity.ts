@@ -1,5 +1,5 @@
+import { fileIdentity } from "@notesync/crsqlite-native";
 import type BetterSqlite3 from "better-sqlite3";
-import fs from "node:fs";
 import { SYNC_STATE_TABLE } from "../database.js";
 
 /**
@@ -11,9 +11,8 @@ import { SYNC_STATE_TABLE } from "../database.js";
  * needs a new site id, and records the current identity.
  */
 export function isCopiedFile(db: BetterSqlite3.Database, file: string): boolean {
-  if (file === ":memory:" || file === "") return false;
-  const stat = fs.statSync(file);
-  const identity = `${stat.dev}:${stat.ino}`;
+  const identity = fileIdentity(file);
+  if (identity === null) return false;
   db.exec(`CREATE TABLE IF NOT EXISTS ${SYNC_STATE_TABLE} (key TEXT PRIMARY KEY NOT NULL, value)`);
   const recorded = db
     .prepare(`SELECT value FROM ${SYNC_STATE_TABLE} WHERE key = 'file_identity'`)

@@ -1,5 +1,9 @@
-import { crsqliteExtensionPath, loadCrsqlite } from "@notesync/crsqlite-native";
-import BetterSqlite3 from "better-sqlite3";
+import {
+  bindParams as bind,
+  closeCrsqliteDatabase,
+  openCrsqliteDatabase,
+} from "@notesync/crsqlite-native";
+import type BetterSqlite3 from "better-sqlite3";
 import WebSocket from "ws";
 import { applySchema, createDatabase, type Database, type DatabaseDriver } from "../database.js";
 import { isCopiedFile, takeNewSiteId } from "./file-identity.js";
@@ -7,26 +11,11 @@ import {
   createSyncClient as createClient,
   type SyncClient,
   type SyncClientOptions,
-} from "../sync-client.js";
+} from "../sync/sync-client.js";
 
 export * from "../index.js";
 
 type Statement = BetterSqlite3.Statement<unknown[], unknown>;
-
-/**
- * better-sqlite3 binds every JS number as REAL (`typeof(?)` of 43 is 'real') and refuses booleans
- * and plain Uint8Arrays. Integral numbers bind as INTEGER here, as in the browser adapter.
- */
-function bind(params: readonly unknown[] | undefined): unknown[] {
-  if (!params) return [];
-  return params.map((p) => {
-    if (typeof p === "number" && Number.isSafeInteger(p)) return BigInt(p);
-    if (typeof p === "boolean") return p ? 1 : 0;
-    if (p instanceof Uint8Array && !Buffer.isBuffer(p))
-      return Buffer.from(p.buffer, p.byteOffset, p.byteLength);
-    return p;
-  });
-}
 
 /** Integers as numbers where exact, bigint beyond 2^53, like the browser adapter. */
 function normalize(row: Record<string, unknown>): Record<string, unknown> {
@@ -82,8 +71,7 @@ class NodeDriver implements DatabaseDriver {
   }
 
   async close(): Promise<void> {
-    this.db.prepare("SELECT crsql_finalize()").get();
-    this.db.close();
+    closeCrsqliteDatabase(this.db);
   }
 }
 
@@ -97,26 +85,13 @@ export async function openNodeDatabase(
   file: string,
   options: NodeDatabaseOptions = {},
 ): Promise<Database> {
-  const open = () => {
-    const db = new BetterSqlite3(file);
-    try {
-      db.pragma("journal_mode = WAL");
-      db.pragma("synchronous = NORMAL");
-      db.pragma("busy_timeout = 5000");
-      loadCrsqlite(db, options.extensionPath ?? crsqliteExtensionPath());
-      return db;
-    } catch (err) {
-      db.close();
-      throw err;
-    }
-  };
+  const open = () => openCrsqliteDatabase(file, options);
   let db = open();
   try {
     if (isCopiedFile(db, file)) {
       const old = Buffer.from(db.prepare("SELECT crsql_site_id()").pluck().get() as Buffer);
       takeNewSiteId(db);
-      db.prepare("SELECT crsql_finalize()").get();
-      db.close();
+      closeCrsqliteDatabase(db);
       db = open();
       console.warn(
         `notesync: ${file} is a copy of another database file (or an older copy of this one): it had site id ${old.toString("hex")}, which another copy may use too, and now has its own; its changes will be sent again`,

@@ -4,6 +4,7 @@ import {
   Y,
   newNoteDoc,
   newUpdateId,
+  normalizeTag,
   readNoteText,
   textEditUpdate,
   type NoteText,
@@ -21,6 +22,8 @@ export interface Note {
   readonly updatedAt: number;
   /** When it was moved to the trash; null for a note not in the trash. */
   readonly deletedAt: number | null;
+  /** Its tags (normalized, see `normalizeTag`), in alphabetical order. */
+  readonly tags: readonly string[];
 }
 
 /** A note's title and body, and the fields a frontend may set. */
@@ -30,6 +33,30 @@ export interface NoteDraft {
   readonly title?: string;
   readonly body?: string;
   readonly pinned?: boolean;
+}
+
+/** What `create` may set besides a draft: an imported note keeps its tags and its dates. */
+export interface NewNote extends NoteDraft {
+  readonly tags?: readonly string[];
+  /** ms since the epoch; default now. */
+  readonly createdAt?: number;
+  /** ms since the epoch; default `createdAt`. */
+  readonly updatedAt?: number;
+}
+
+/** The order of `list` and `search` after pinned notes: last edited, last created, or by title (A-Z, untitled last). */
+export type NoteSort = "edited" | "created" | "title";
+
+export interface ListOptions {
+  readonly sort?: NoteSort;
+  /** Only notes with this tag. */
+  readonly tag?: string;
+}
+
+/** A tag and how many notes outside the trash have it. */
+export interface TagCount {
+  readonly tag: string;
+  readonly count: number;
 }
 
 /** An earlier or a competing version of a note (table note_versions, synced). */
@@ -51,7 +78,12 @@ export const HISTORY_PER_NOTE = 20;
 
 /** The queries every frontend shares. All writes are local first; the sync engine carries them. */
 export interface NotesApi {
-  create(draft?: NoteDraft): Promise<Note>;
+  create(draft?: NewNote): Promise<Note>;
+  /**
+   * Creates many notes (an import) in few transactions: 1,000 one by one take over a minute in
+   * a browser, where each transaction is a durable IndexedDB write. Returns their ids in order.
+   */
+  createMany(drafts: readonly NewNote[]): Promise<string[]>;
   /**
    * Changes only the fields given. A new title or body becomes the smallest Yjs edit that turns
    * the current text into it, so edits made elsewhere in the meantime are kept.
@@ -64,15 +96,24 @@ export interface NotesApi {
    */
   openDocument(id: string): Promise<NoteDocument>;
   get(id: string): Promise<Note | null>;
-  /** Notes not in the trash: pinned first, then most recently edited. */
-  list(): Promise<Note[]>;
+  /** Notes not in the trash: pinned first, then by `sort` (default: most recently edited). */
+  list(options?: ListOptions): Promise<Note[]>;
   /** Notes in the trash, most recently trashed first. */
   listTrash(): Promise<Note[]>;
   /**
    * Notes outside the trash whose title or body has a word starting with each word of `text`
-   * (case- and accent-insensitive), best matches first (full-text index, bm25).
+   * (case- and accent-insensitive), best matches first (full-text index, bm25); only those
+   * with `options.tag` when given.
    */
-  search(text: string): Promise<Note[]>;
+  search(text: string, options?: ListOptions): Promise<Note[]>;
+  /**
+   * Gives the note the tag (normalized; an empty one is ignored). Adding and removing flip one
+   * flag per (note, tag): concurrent changes of one tag merge last-writer-wins (PROTOCOL.md §8.3).
+   */
+  addTag(noteId: string, tag: string): Promise<void>;
+  removeTag(noteId: string, tag: string): Promise<void>;
+  /** Every tag of a note outside the trash, alphabetically, with its number of notes. */
+  tags(): Promise<TagCount[]>;
   trash(id: string): Promise<void>;
   restore(id: string): Promise<void>;
   /** Deletes the note on every device. */
@@ -100,11 +141,15 @@ interface NoteRow {
   created_at: number;
   updated_at: number;
   deleted_at: number | null;
+  tags: string | null;
 }
 
+/** Separates tags in the `tags` column of a query (a control character, never in a tag). */
+const TAG_SEPARATOR = "\u001f";
+
 /** Text comes from note_text (derived from the Yjs rows), metadata from notes. */
-const COLUMNS =
-  "n.id AS id, coalesce(t.title, '') AS title, coalesce(t.body, '') AS body, n.pinned AS pinned, n.created_at AS created_at, n.updated_at AS updated_at, n.deleted_at AS deleted_at";
+const COLUMNS = `n.id AS id, coalesce(t.title, '') AS title, coalesce(t.body, '') AS body, n.pinned AS pinned, n.created_at AS created_at, n.updated_at AS updated_at, n.deleted_at AS deleted_at,
+  (SELECT group_concat(tag, char(31)) FROM note_tags g WHERE g.note_id = n.id AND g.present = 1) AS tags`;
 const FROM = "notes n LEFT JOIN note_text t ON t.note_id = n.id";
 const toNote = (r: NoteRow): Note => ({
   id: r.id,
@@ -114,7 +159,22 @@ const toNote = (r: NoteRow): Note => ({
   createdAt: Number(r.created_at),
   updatedAt: Number(r.updated_at),
   deletedAt: r.deleted_at === null ? null : Number(r.deleted_at),
+  tags: r.tags ? r.tags.split(TAG_SEPARATOR).sort() : [],
 });
+
+const ORDER: Record<NoteSort, string> = {
+  edited: "n.updated_at DESC",
+  created: "n.created_at DESC",
+  title: "coalesce(t.title, '') = '', coalesce(t.title, '') COLLATE NOCASE, n.updated_at DESC",
+};
+/** `AND` clause (and its parameter) that keeps only notes with `tag`. */
+const tagFilter = (tag: string | undefined): [string, unknown[]] =>
+  tag
+    ? [
+        "AND EXISTS (SELECT 1 FROM note_tags g WHERE g.note_id = n.id AND g.tag = ? AND g.present = 1)",
+        [tag],
+      ]
+    : ["", []];
 
 interface VersionRow {
   id: string;
@@ -135,6 +195,9 @@ const toVersion = (r: VersionRow): NoteVersion => ({
   resolvedAt: r.resolved_at === null ? null : Number(r.resolved_at),
 });
 const VERSION_COLUMNS = "id, note_id, kind, title, body, created_at, resolved_at";
+
+/** Notes written per transaction by `createMany`. */
+const CREATE_BATCH = 200;
 
 /** Each word as a quoted FTS5 prefix query: `"plumb"* "kitch"*`; quotes inside are doubled. */
 const ftsQuery = (words: readonly string[]) =>
@@ -225,20 +288,38 @@ export function createNotesApi(db: Database, options: NotesApiOptions = {}): Not
 
   const api: NotesApi = {
     async create(draft = {}) {
-      const id = draft.id ?? crypto.randomUUID();
-      const t = now();
-      await db.transaction(
-        async (tx) => {
-          await tx.exec(
-            `INSERT INTO notes (id, pinned, created_at, updated_at) VALUES (?, ?, ?, ?)`,
-            [id, draft.pinned ? 1 : 0, t, t],
-          );
-          await tx.exec(NOTE_TEXT_SQL.upsert, [id, "", ""]);
-          await writeText(tx, id, textOf(draft));
-        },
-        { tables: ["notes", "note_updates"] },
-      );
-      return (await api.get(id))!;
+      const [id] = await api.createMany([draft]);
+      return (await api.get(id!))!;
+    },
+    async createMany(drafts) {
+      const ids: string[] = [];
+      for (let i = 0; i < drafts.length; i += CREATE_BATCH) {
+        const batch = drafts.slice(i, i + CREATE_BATCH);
+        const tagged = batch.some((d) => (d.tags ?? []).length > 0);
+        await db.transaction(
+          async (tx) => {
+            for (const draft of batch) {
+              const id = draft.id ?? crypto.randomUUID();
+              const created = draft.createdAt ?? now();
+              const tags = [...new Set((draft.tags ?? []).map(normalizeTag).filter(Boolean))];
+              await tx.exec(
+                `INSERT INTO notes (id, pinned, created_at, updated_at) VALUES (?, ?, ?, ?)`,
+                [id, draft.pinned ? 1 : 0, created, draft.updatedAt ?? created],
+              );
+              await tx.exec(NOTE_TEXT_SQL.upsert, [id, "", ""]);
+              await writeText(tx, id, textOf(draft));
+              for (const tag of tags)
+                await tx.exec(`INSERT INTO note_tags (note_id, tag, present) VALUES (?, ?, 1)`, [
+                  id,
+                  tag,
+                ]);
+              ids.push(id);
+            }
+          },
+          { tables: ["notes", "note_updates", ...(tagged ? ["note_tags"] : [])] },
+        );
+      }
+      return ids;
     },
     async update(id, patch) {
       const text = textOf(patch);
@@ -274,26 +355,62 @@ export function createNotesApi(db: Database, options: NotesApiOptions = {}): Not
     async get(id) {
       return (await rows(`SELECT ${COLUMNS} FROM ${FROM} WHERE n.id = ?`, [id]))[0] ?? null;
     },
-    list: () =>
-      rows(
-        `SELECT ${COLUMNS} FROM ${FROM} WHERE n.deleted_at IS NULL ORDER BY n.pinned DESC, n.updated_at DESC, n.id`,
-      ),
+    list: (options = {}) => {
+      const [filter, params] = tagFilter(options.tag);
+      return rows(
+        `SELECT ${COLUMNS} FROM ${FROM} WHERE n.deleted_at IS NULL ${filter}
+         ORDER BY n.pinned DESC, ${ORDER[options.sort ?? "edited"]}, n.id`,
+        params,
+      );
+    },
     listTrash: () =>
       rows(
         `SELECT ${COLUMNS} FROM ${FROM} WHERE n.deleted_at IS NOT NULL ORDER BY n.deleted_at DESC, n.id`,
       ),
-    async search(text) {
+    async search(text, options = {}) {
       const words = text.split(/[^\p{L}\p{N}]+/u).filter(Boolean);
-      if (words.length === 0) return text.trim() ? [] : api.list();
+      if (words.length === 0) return text.trim() ? [] : api.list(options);
+      const [filter, params] = tagFilter(options.tag);
       if ((await db.query(`SELECT 1 FROM note_fts_stale LIMIT 1`)).length > 0)
         await db.transaction(async (tx) => {
           for (const sql of FTS_CATCH_UP) await tx.exec(sql);
         });
       return rows(
         `SELECT ${COLUMNS} FROM note_fts f JOIN note_text t ON t.rowid = f.rowid JOIN notes n ON n.id = t.note_id
-         WHERE note_fts MATCH ? AND n.deleted_at IS NULL ORDER BY n.pinned DESC, bm25(note_fts, 2.0, 1.0), n.updated_at DESC`,
-        [ftsQuery(words)],
+         WHERE note_fts MATCH ? AND n.deleted_at IS NULL ${filter} ORDER BY n.pinned DESC, bm25(note_fts, 2.0, 1.0), n.updated_at DESC`,
+        [ftsQuery(words), ...params],
       );
+    },
+    async addTag(noteId, typed) {
+      const tag = normalizeTag(typed);
+      if (!tag) return;
+      await db.transaction(async (tx) => {
+        // Only a real change is written: setting the flag it already has would count as a
+        // write and win a concurrent removal elsewhere.
+        await tx.exec(
+          `INSERT INTO note_tags (note_id, tag, present) VALUES (?, ?, 1)
+           ON CONFLICT (note_id, tag) DO UPDATE SET present = 1 WHERE present != 1`,
+          [noteId, tag],
+        );
+        await tx.exec(`UPDATE notes SET updated_at = ? WHERE id = ?`, [now(), noteId]);
+      });
+    },
+    async removeTag(noteId, typed) {
+      const tag = normalizeTag(typed);
+      await db.transaction(async (tx) => {
+        await tx.exec(
+          `UPDATE note_tags SET present = 0 WHERE note_id = ? AND tag = ? AND present != 0`,
+          [noteId, tag],
+        );
+        await tx.exec(`UPDATE notes SET updated_at = ? WHERE id = ?`, [now(), noteId]);
+      });
+    },
+    async tags() {
+      const found = await db.query<{ tag: string; count: number }>(
+        `SELECT g.tag AS tag, count(*) AS count FROM note_tags g JOIN notes n ON n.id = g.note_id
+         WHERE g.present = 1 AND n.deleted_at IS NULL GROUP BY g.tag ORDER BY g.tag`,
+      );
+      return found.map((r) => ({ tag: r.tag, count: Number(r.count) }));
     },
     async trash(id) {
       await db.exec(`UPDATE notes SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL`, [
@@ -307,6 +424,7 @@ export function createNotesApi(db: Database, options: NotesApiOptions = {}): Not
     async deleteForever(id) {
       await db.transaction(async (tx) => {
         await tx.exec(`DELETE FROM note_updates WHERE note_id = ?`, [id]);
+        await tx.exec(`DELETE FROM note_tags WHERE note_id = ?`, [id]);
         await tx.exec(`DELETE FROM notes WHERE id = ?`, [id]);
         await tx.exec(NOTE_TEXT_SQL.remove, [id]);
       });
@@ -318,6 +436,9 @@ export function createNotesApi(db: Database, options: NotesApiOptions = {}): Not
         );
         await tx.exec(
           `DELETE FROM note_text WHERE note_id IN (SELECT id FROM notes WHERE deleted_at IS NOT NULL)`,
+        );
+        await tx.exec(
+          `DELETE FROM note_tags WHERE note_id IN (SELECT id FROM notes WHERE deleted_at IS NOT NULL)`,
         );
         await tx.exec(`DELETE FROM notes WHERE deleted_at IS NOT NULL`);
       });

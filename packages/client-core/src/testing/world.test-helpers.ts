@@ -1,4 +1,4 @@
-import { startServer, type RunningServer } from "@notesync/server";
+import { startServer, type RunningServer, type ServerOptions } from "@notesync/server";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -7,7 +7,8 @@ import { afterEach, beforeEach } from "vitest";
 import type { ChangeEvent, Database } from "../database.js";
 import { createNotesApi, type NotesApi } from "../notes/notes-api.js";
 import { createSyncClient, openNodeDatabase } from "../node/index.js";
-import type { SyncClient, SyncStatus } from "../sync-client.js";
+import type { SyncClient, SyncClientOptions } from "../sync/sync-client.js";
+import type { SyncStatus } from "../sync/status.js";
 
 // Real server on loopback, real SQLite files, real WebSockets, Node clients through the Node adapter.
 export interface Device {
@@ -23,6 +24,10 @@ export let dir: string;
 export let server: RunningServer;
 const devices: Device[] = [];
 
+/** Options of the servers the world starts from now on (the test's own, reset after each test). */
+export let serverOptions: Partial<ServerOptions> = {};
+export const configureServer = (options: Partial<ServerOptions>) => (serverOptions = options);
+
 export async function start(port = 0): Promise<RunningServer> {
   return startServer({
     port,
@@ -30,6 +35,7 @@ export async function start(port = 0): Promise<RunningServer> {
     webRoot: null,
     secret: "client-core-test-secret",
     logger: pino({ level: "silent" }),
+    ...serverOptions,
   });
 }
 
@@ -42,7 +48,12 @@ export async function signup(username = "alice"): Promise<string> {
   return ((await res.json()) as { token: string }).token;
 }
 
-export async function device(name: string, token: string, begin = true): Promise<Device> {
+export async function device(
+  name: string,
+  token: string,
+  begin = true,
+  options: Partial<SyncClientOptions> = {},
+): Promise<Device> {
   const file = path.join(dir, `${name}.db`);
   const db = await openNodeDatabase(file);
   const client = createSyncClient({
@@ -50,6 +61,7 @@ export async function device(name: string, token: string, begin = true): Promise
     url: server.syncUrl,
     getToken: () => token,
     reconnect: { initialMs: 20, maxMs: 200 },
+    ...options,
   });
   const notes = createNotesApi(db, { onChange: (l) => client.on("change", l) });
   const d: Device = { name, file, db, client, notes, events: [] };
@@ -129,6 +141,7 @@ export function useWorld(): void {
   afterEach(async () => {
     for (const d of [...devices]) await shutdown(d);
     await server.close();
+    serverOptions = {};
   });
 }
 

@@ -1,11 +1,13 @@
 import {
   SCHEMA_VERSION,
-  decodeFrame,
-  encodeFrame,
-  type ChangesFrame,
+  chunkChanges,
+  decodeServerFrame,
+  encodeClientFrame,
+  type Change,
+  type ChunkOptions,
   type ClientFrame,
-  type Frame,
   type ServerFrame,
+  type WelcomeFrame,
 } from "@notesync/protocol";
 import fs from "node:fs";
 import os from "node:os";
@@ -59,13 +61,15 @@ export class RawClient {
   readonly frames: ServerFrame[] = [];
   private waiters: (() => void)[] = [];
   closeCode: number | null = null;
+  /** The server's welcome, once `sync` has completed the handshake. */
+  welcome: WelcomeFrame | null = null;
   readonly closed: Promise<number>;
 
   private constructor(readonly ws: WebSocket) {
     ws.on("message", (data: Buffer) => {
-      const r = decodeFrame(data);
+      const r = decodeServerFrame(data);
       if (!r.ok) throw r.error;
-      this.frames.push(r.frame as ServerFrame);
+      this.frames.push(r.frame);
       this.wake();
     });
     this.closed = new Promise((resolve) =>
@@ -92,10 +96,18 @@ export class RawClient {
     token: string,
     siteId: Uint8Array,
     serverVersion = 0,
+    incarnation: Uint8Array = new Uint8Array(),
   ): Promise<RawClient> {
     const c = await RawClient.connect(server);
-    c.send({ type: "hello", schemaVersion: SCHEMA_VERSION, siteId, serverVersion, token });
-    await c.next("welcome");
+    c.send({
+      type: "hello",
+      schemaVersion: SCHEMA_VERSION,
+      siteId,
+      serverVersion,
+      token,
+      incarnation,
+    });
+    c.welcome = await c.next("welcome");
     return c;
   }
 
@@ -105,8 +117,19 @@ export class RawClient {
     waiters.forEach((w) => w());
   }
 
-  send(frame: ClientFrame | Frame): void {
-    this.ws.send(encodeFrame(frame));
+  send(frame: ClientFrame): void {
+    this.ws.send(encodeClientFrame(frame));
+  }
+
+  /** Sends changes read from a client database as `changes` frames, as a client does. */
+  sendChanges(changes: Iterable<Change>, options?: ChunkOptions): void {
+    for (const c of chunkChanges(changes, options))
+      this.send({
+        type: "changes",
+        clientVersion: c.version,
+        partial: c.partial,
+        changes: c.changes,
+      });
   }
 
   sendRaw(bytes: Uint8Array | string): void {
@@ -144,13 +167,13 @@ export class RawClient {
     }
   }
 
-  /** Changes frames until one carries `cursor` (inclusive), merged. */
-  async changesUntil(cursor: number): Promise<ChangesFrame["changes"]> {
-    const all: ChangesFrame["changes"][number][] = [];
+  /** Changes frames until one completes `serverVersion` (inclusive), merged. */
+  async changesUntil(serverVersion: number): Promise<Change[]> {
+    const all: Change[] = [];
     for (;;) {
       const f = await this.next("changes");
       all.push(...f.changes);
-      if (!f.partial && f.cursor >= cursor) return all;
+      if (!f.partial && f.serverVersion >= serverVersion) return all;
     }
   }
 

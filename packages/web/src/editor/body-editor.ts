@@ -1,7 +1,8 @@
 import { markdown } from "@codemirror/lang-markdown";
 import { Compartment, EditorState } from "@codemirror/state";
 import { defaultKeymap } from "@codemirror/commands";
-import { defaultHighlightStyle, syntaxHighlighting } from "@codemirror/language";
+import { HighlightStyle, syntaxHighlighting } from "@codemirror/language";
+import { tags } from "@lezer/highlight";
 import {
   EditorView,
   drawSelection,
@@ -11,6 +12,24 @@ import {
 } from "@codemirror/view";
 import type { Y } from "@notesync/client-core/browser";
 import { yCollab, yUndoManagerKeymap } from "y-codemirror.next";
+
+/**
+ * Markdown shown as it reads while it is typed: headings large and bold, emphasis, links and
+ * code set apart, the marks themselves (#, *, `) muted. Colours come from the page's theme
+ * variables, so light and dark mode both read well.
+ */
+const markdownStyle = HighlightStyle.define([
+  { tag: tags.heading1, fontSize: "1.4em", fontWeight: "700" },
+  { tag: tags.heading2, fontSize: "1.2em", fontWeight: "700" },
+  { tag: [tags.heading3, tags.heading4, tags.heading5, tags.heading6], fontWeight: "700" },
+  { tag: tags.strong, fontWeight: "700" },
+  { tag: tags.emphasis, fontStyle: "italic" },
+  { tag: tags.strikethrough, textDecoration: "line-through" },
+  { tag: [tags.link, tags.url], color: "var(--accent)" },
+  { tag: tags.monospace, fontFamily: "ui-monospace, monospace", fontSize: "0.9em" },
+  { tag: tags.quote, color: "var(--muted)", fontStyle: "italic" },
+  { tag: [tags.processingInstruction, tags.meta, tags.contentSeparator], color: "var(--muted)" },
+]);
 
 export interface BodyEditor {
   readonly view: EditorView;
@@ -42,7 +61,7 @@ export function createBodyEditor(
         keymap.of([...yUndoManagerKeymap, ...defaultKeymap]),
         highlightSpecialChars(),
         drawSelection(),
-        syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
+        syntaxHighlighting(markdownStyle),
         markdown(),
         EditorView.lineWrapping,
         placeholder("Write something…"),

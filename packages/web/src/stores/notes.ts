@@ -2,11 +2,14 @@ import {
   coalesced,
   createCrossTabSyncClient,
   createNotesApi,
+  deleteBrowserDatabase,
   openBrowserDatabase,
   type Database,
   type Note,
   type NoteDocument,
+  type NoteSort,
   type NotesApi,
+  type TagCount,
   type NoteVersion,
   type SyncClient,
   type SyncStatus,
@@ -18,6 +21,13 @@ import type { Session } from "./session";
 
 export type View = "notes" | "trash";
 
+const SORT_KEY = "notesync:sort";
+const SORTS: readonly NoteSort[] = ["edited", "created", "title"];
+function loadSort(): NoteSort {
+  const stored = localStorage.getItem(SORT_KEY);
+  return SORTS.find((s) => s === stored) ?? "edited";
+}
+
 /**
  * The notes the screen shows, and the sync status. Re-queries whenever client-core reports a
  * change to `notes`, whether from this tab, another tab, or the server. Holds no sync logic.
@@ -27,11 +37,17 @@ export const useNotesStore = defineStore("notes", () => {
   const view = ref<View>("notes");
   const query = ref("");
   const selectedId = ref<string | null>(null);
+  /** The tag the list is filtered by; null for all notes. */
+  const tag = ref<string | null>(null);
+  const sort = ref<NoteSort>(loadSort());
+  const tags = shallowRef<TagCount[]>([]);
   const status = shallowRef<SyncStatus>({
     state: "connecting",
     pending: 0,
     progress: null,
     error: null,
+    offlineCause: null,
+    retryAt: null,
   });
   const ready = ref(false);
   const openError = ref("");
@@ -55,26 +71,58 @@ export const useNotesStore = defineStore("notes", () => {
   const creating = new Map<string, Note>();
   /** Notes made with "New note" in this tab: left empty, they are removed when closed. */
   const createdHere = new Set<string>();
+  /** The writes of notes made with "New note", until stored. */
+  const storing = new Map<string, Promise<void>>();
 
   const selected = computed(() => notes.value.find((n) => n.id === selectedId.value) ?? null);
 
   /** Re-queries what the screen shows; a burst of changes costs at most one extra query. */
   const refresh = coalesced(async () => {
-    if (!api) return;
-    if (view.value === "trash") notes.value = await api.listTrash();
-    else if (query.value.trim()) notes.value = await api.search(query.value);
-    else {
-      const stored = await api.list();
-      const unstored = [...creating.values()].filter((n) => !stored.some((s) => s.id === n.id));
-      notes.value = [...unstored, ...stored];
+    const q = api;
+    if (!q) return;
+    try {
+      // What the list is asked for; if any of it changes meanwhile, this run's result is stale
+      // and the run that change asked for (coalesced: right after this one) shows the list.
+      const asked = { view: view.value, query: query.value, sort: sort.value, tag: tag.value };
+      const options = { sort: asked.sort, ...(asked.tag !== null && { tag: asked.tag }) };
+      const plainList = asked.view === "notes" && !asked.query.trim();
+      let list: Note[];
+      if (asked.view === "trash") list = await q.listTrash();
+      else if (asked.query.trim()) list = await q.search(asked.query, options);
+      else list = await q.list(options);
+      const allTags = await q.tags();
+      // A filter by a tag no note has any more would show an empty list with no way to see why.
+      const tagGone = asked.tag !== null && !allTags.some((t) => t.tag === asked.tag);
+      if (tagGone && plainList) list = await q.list({ sort: asked.sort });
+      const conflictedIds = await q.conflictedNoteIds();
+      const id = selectedId.value;
+      const openConflicts = id ? await q.conflicts(id) : [];
+      const versions = id ? await q.history(id) : [];
+      if (q !== api) return; // closed meanwhile (signed out, a new token): stale
+      const current = { view: view.value, query: query.value, sort: sort.value, tag: tag.value };
+      if (JSON.stringify(current) !== JSON.stringify(asked)) return;
+      // Notes made with "New note" and not stored yet (or stored after the list was read):
+      // looked up now, at the last moment, so a new note never drops out of the list.
+      const unstored = plainList
+        ? [...creating.values()].filter((n) => !list.some((s) => s.id === n.id))
+        : [];
+      notes.value = [...unstored, ...list];
+      tags.value = allTags;
+      if (tagGone) tag.value = null;
+      conflicted.value = conflictedIds;
+      conflicts.value = openConflicts;
+      history.value = versions;
+    } catch (err) {
+      // The database was closed under the query (sign-out, a new token): nothing to show.
+      if (q === api) throw err;
     }
-    conflicted.value = await api.conflictedNoteIds();
-    const id = selectedId.value;
-    conflicts.value = id ? await api.conflicts(id) : [];
-    history.value = id ? await api.history(id) : [];
   });
 
+  /** The last close: the database must be closed before it is opened again (a new token). */
+  let closing: Promise<void> = Promise.resolve();
+
   async function open(session: Session): Promise<void> {
+    await closing;
     try {
       db = await openBrowserDatabase({ name: `notesync-${session.userId}`, wasmUrl });
     } catch (err) {
@@ -96,7 +144,12 @@ export const useNotesStore = defineStore("notes", () => {
     (window as unknown as { __notesync?: unknown }).__notesync = { db };
     cleanups.push(
       client.on("change", (e) => {
-        if (e.tables.some((t) => t === "notes" || t === "note_versions" || t === "note_updates"))
+        if (
+          e.tables.some(
+            (t) =>
+              t === "notes" || t === "note_versions" || t === "note_updates" || t === "note_tags",
+          )
+        )
           void refresh();
       }),
       client.on("status", (s) => (status.value = s)),
@@ -114,19 +167,76 @@ export const useNotesStore = defineStore("notes", () => {
     ready.value = true;
   }
 
-  async function close(): Promise<void> {
+  /** Stops syncing and closes the database; safe to call twice. */
+  function close(): Promise<void> {
     cleanups.splice(0).forEach((c) => c());
-    await client?.stop();
-    await db?.close();
+    const [closingClient, closingDb] = [client, db];
     client = null;
     db = null;
     api = null;
+    status.value = {
+      state: "connecting",
+      pending: 0,
+      progress: null,
+      error: null,
+      offlineCause: null,
+      retryAt: null,
+    };
     notes.value = [];
     selectedId.value = null;
     ready.value = false;
     creating.clear();
     createdHere.clear();
     opened = new Promise<void>((resolve) => (markOpen = resolve));
+    const previous = closing;
+    closing = (async () => {
+      await previous;
+      await closingClient?.stop();
+      await closingDb?.close();
+    })();
+    return closing;
+  }
+
+  /** Closes the database and deletes it from this browser: the notes stay only on the server. */
+  async function removeLocalCopy(userId: string): Promise<void> {
+    await close();
+    await deleteBrowserDatabase(`notesync-${userId}`);
+  }
+
+  /** Every note outside the trash, with what an export needs. */
+  async function allNotes(): Promise<Note[]> {
+    await opened;
+    return api ? api.list({ sort: "created" }) : [];
+  }
+
+  /**
+   * Adds notes (an import), each with its own dates and tags. A note whose title and text are
+   * already those of a note here is skipped, so importing one file twice adds it once.
+   */
+  async function importNotes(
+    files: readonly {
+      title: string;
+      body: string;
+      tags: readonly string[];
+      createdAt?: number;
+      updatedAt?: number;
+      pinned?: boolean;
+    }[],
+  ): Promise<{ added: number; duplicates: number }> {
+    await opened;
+    if (!api) throw new Error("the notes are not open");
+    const existing = new Set((await api.list()).map((n) => `${n.title}\u0000${n.body}`));
+    const fresh = files.filter((f) => {
+      const key = `${f.title}\u0000${f.body}`;
+      if (existing.has(key)) return false;
+      existing.add(key);
+      return true;
+    });
+    await api.createMany(fresh);
+    const added = fresh.length;
+    const duplicates = files.length - added;
+    await refresh();
+    return { added, duplicates };
   }
 
   /** Shows the new, empty note at once, so typing right after "New note" lands in it. */
@@ -140,6 +250,7 @@ export const useNotesStore = defineStore("notes", () => {
       createdAt: t,
       updatedAt: t,
       deletedAt: null,
+      tags: tag.value !== null ? [tag.value] : [],
     };
     view.value = "notes";
     query.value = "";
@@ -147,13 +258,20 @@ export const useNotesStore = defineStore("notes", () => {
     selectedId.value = note.id;
     creating.set(note.id, note);
     createdHere.add(note.id);
-    try {
+    const stored = (async () => {
       await opened;
-      await api!.create({ id: note.id });
+      await api!.create({ id: note.id, tags: note.tags });
+    })();
+    storing.set(note.id, stored);
+    try {
+      await stored;
+      // Listed as unstored until a query that started after the write has shown it: a query
+      // already under way may have read the list just before the note was stored.
+      await refresh();
     } finally {
       creating.delete(note.id);
+      storing.delete(note.id);
     }
-    await refresh();
     return note;
   }
 
@@ -168,9 +286,12 @@ export const useNotesStore = defineStore("notes", () => {
    */
   async function discardIfEmpty(id: string): Promise<void> {
     if (!createdHere.delete(id)) return;
+    // Left before it was even stored: wait for that, or the empty note would appear after.
+    await storing.get(id)?.catch(() => undefined);
     await opened;
     const note = await api?.get(id);
     if (!note || note.title !== "" || note.body !== "") return;
+    creating.delete(id);
     await api?.deleteForever(id);
     await refresh();
   }
@@ -206,6 +327,29 @@ export const useNotesStore = defineStore("notes", () => {
     await refresh();
   }
 
+  async function addTag(id: string, name: string): Promise<void> {
+    await opened;
+    await api?.addTag(id, name);
+  }
+
+  async function removeTag(id: string, name: string): Promise<void> {
+    await opened;
+    await api?.removeTag(id, name);
+  }
+
+  /** Shows only the notes with `name` (null: all notes). */
+  async function setTag(name: string | null): Promise<void> {
+    tag.value = name;
+    view.value = "notes";
+    await refresh();
+  }
+
+  async function setSort(next: NoteSort): Promise<void> {
+    sort.value = next;
+    localStorage.setItem(SORT_KEY, next);
+    await refresh();
+  }
+
   async function select(id: string | null): Promise<void> {
     selectedId.value = id;
     await refresh();
@@ -225,6 +369,7 @@ export const useNotesStore = defineStore("notes", () => {
 
   async function setView(next: View): Promise<void> {
     view.value = next;
+    if (next === "trash") tag.value = null;
     selectedId.value = null;
     recentlyTrashed.value = null;
     await refresh();
@@ -241,6 +386,13 @@ export const useNotesStore = defineStore("notes", () => {
     query,
     selectedId,
     selected,
+    tag,
+    tags,
+    sort,
+    addTag,
+    removeTag,
+    setTag,
+    setSort,
     status,
     ready,
     openError,
@@ -254,6 +406,9 @@ export const useNotesStore = defineStore("notes", () => {
     dismissConflict,
     open,
     close,
+    removeLocalCopy,
+    allNotes,
+    importNotes,
     createNote,
     discardIfEmpty,
     openDocument,

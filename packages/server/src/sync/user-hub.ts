@@ -1,5 +1,6 @@
+import { systemClock, type Clock, type ClockTimer } from "@notesync/protocol";
 import { LiveBatch } from "./live-batch.js";
-import type { UserDatabase } from "./user-db.js";
+import type { UserDatabase } from "../user-db.js";
 
 /** What the hub needs of a connection to push changes to it. */
 export interface HubMember {
@@ -18,6 +19,16 @@ export interface HubMember {
 
 const NO_SITE = new Uint8Array(16);
 
+export interface UserHubOptions {
+  /** Called when work started by a timer or a file event fails on this user's database. */
+  readonly onFault?: (hub: UserHub, err: unknown) => void;
+  /** Called when the database has new commits (from a client or another process). */
+  readonly onCommitted?: (userId: string) => void;
+  /** Rows read for one live batch; beyond it, connections page from their cursors. */
+  readonly liveMaxRows?: number;
+  readonly clock?: Clock;
+}
+
 /**
  * One user's open database and the connections syncing it. Every commit, from a client or from
  * another process, schedules one flush; the flush reads the new changes once and offers them to
@@ -27,22 +38,21 @@ export class UserHub {
   readonly members = new Set<HubMember>();
   private head: number;
   private flushScheduled = false;
-  private recheck: NodeJS.Timeout | null = null;
+  private recheck: ClockTimer | null = null;
   private lastDataVersion: number;
   /** The database failed outside a request: the hub does nothing more (it is being closed). */
   private failed = false;
-  lastUsed = Date.now();
+  lastUsed: number;
+  private readonly clock: Clock;
 
   constructor(
     readonly userId: string,
     readonly db: UserDatabase,
     private readonly targetFrameBytes: number,
-    /** Called when work started by a timer or a file event fails on this user's database. */
-    private readonly onFault: (hub: UserHub, err: unknown) => void = (_hub, err) => {
-      throw err;
-    },
-    private readonly liveMaxRows = 5_000,
+    private readonly options: UserHubOptions = {},
   ) {
+    this.clock = options.clock ?? systemClock;
+    this.lastUsed = this.clock.now();
     this.head = db.dbVersion();
     this.lastDataVersion = db.dataVersion();
   }
@@ -84,7 +94,8 @@ export class UserHub {
     } catch (err) {
       this.failed = true;
       this.dispose();
-      this.onFault(this, err);
+      if (!this.options.onFault) throw err;
+      this.options.onFault(this, err);
     }
   }
 
@@ -95,30 +106,31 @@ export class UserHub {
   noticeFileWrite(): void {
     this.checkExternalWrite();
     if (this.failed) return;
-    if (this.recheck) clearTimeout(this.recheck);
+    if (this.recheck) this.clock.clearTimeout(this.recheck);
     let delay = 2;
     const again = () => {
       this.checkExternalWrite();
       delay *= 4;
-      this.recheck = delay <= 128 ? setTimeout(again, delay) : null;
+      this.recheck = delay <= 128 ? this.clock.setTimeout(again, delay) : null;
     };
-    this.recheck = setTimeout(again, delay);
+    this.recheck = this.clock.setTimeout(again, delay);
   }
 
   /** Stops timers (the database is being closed). */
   dispose(): void {
-    if (this.recheck) clearTimeout(this.recheck);
+    if (this.recheck) this.clock.clearTimeout(this.recheck);
     this.recheck = null;
   }
 
   private flush(): void {
     const from = this.head;
     const to = this.db.dbVersion();
+    if (to > from) this.options.onCommitted?.(this.userId);
     if (to <= from || this.members.size === 0) {
       this.head = Math.max(from, to);
       return;
     }
-    const page = this.db.readChanges(from, NO_SITE, this.liveMaxRows);
+    const page = this.db.readChanges(from, NO_SITE, this.options.liveMaxRows ?? 5_000);
     this.head = to;
     const batch = new LiveBatch(page.changes, from, to, this.targetFrameBytes);
     for (const member of this.members) {

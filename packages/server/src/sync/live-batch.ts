@@ -1,4 +1,4 @@
-import { chunkChanges, encodeFrame, type Change } from "@notesync/protocol";
+import { chunkChanges, encodeServerFrame, type Change } from "@notesync/protocol";
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
@@ -33,7 +33,14 @@ export class LiveBatch {
   }
 
   private encode(changes: readonly Change[]): Uint8Array[] {
-    const options = { targetFrameBytes: this.targetFrameBytes, finalCursor: this.toVersion };
-    return [...chunkChanges(changes, options)].map(encodeFrame);
+    const options = { targetFrameBytes: this.targetFrameBytes, finalVersion: this.toVersion };
+    return [...chunkChanges(changes, options)].map((chunk) =>
+      encodeServerFrame({
+        type: "changes",
+        serverVersion: chunk.version,
+        partial: chunk.partial,
+        changes: chunk.changes,
+      }),
+    );
   }
 }

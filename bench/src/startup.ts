@@ -1,0 +1,90 @@
+import { chromium, type Page } from "@playwright/test";
+import { createNotesApi } from "@notesync/client-core/node";
+import { device, signup, startNoteSync, tmp } from "./common.js";
+import { ms, summarize, table } from "./stats.js";
+
+const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"];
+
+/**
+ * Start-up of a returning user (issue 18): an account with `notes` notes that this browser has
+ * already synced. Per sample, the time from `page.reload()` until the note list shows the newest
+ * note and "New note" makes a note, measured on the page's own clock (navigation start to the
+ * moment both are true). Then the same with Chromium's CPU throttled 4x, as a slow phone.
+ */
+export async function startup(notes = 1000, samples = 10): Promise<string> {
+  const server = await startNoteSync();
+  const browser = await chromium.launch({
+    executablePath: process.env.NOTESYNC_CHROMIUM ?? "/usr/bin/chromium",
+    args: CHROMIUM_ARGS,
+  });
+  try {
+    const token = await signup(server.url, "returning");
+    const seeder = await device(
+      tmp("bench-startup-"),
+      "seeder",
+      `${server.url.replace("http", "ws")}/sync`,
+      token,
+    );
+    const api = createNotesApi(seeder.db);
+    const base = Date.UTC(2026, 0, 1);
+    await api.createMany(
+      Array.from({ length: notes }, (_, i) => ({
+        title: `Note ${i}`,
+        body: `Body of note ${i}: ${"some words ".repeat(20)}`,
+        createdAt: base + i * 60_000,
+        updatedAt: base + i * 60_000,
+      })),
+    );
+    await seeder.client.whenSynced();
+    await seeder.close();
+
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(server.url);
+    await page.getByLabel("Username").fill("returning");
+    await page.getByLabel("Password").fill("benchmark-password");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    const newest = `Note ${notes - 1}`;
+    await page.getByRole("status").filter({ hasText: "Live" }).waitFor({ timeout: 120_000 });
+    await listShows(page, newest);
+
+    const measure = async (rate: number) => {
+      const cdp = await page.context().newCDPSession(page);
+      await cdp.send("Emulation.setCPUThrottlingRate", { rate });
+      const times: number[] = [];
+      for (let i = 0; i < samples; i++) {
+        await page.reload();
+        await listShows(page, newest);
+        // Usable: the first click on New note makes a note (it waits for the database if needed).
+        await page.getByRole("button", { name: "New note" }).click();
+        await page.getByRole("textbox", { name: "Title" }).waitFor();
+        times.push(await page.evaluate(() => performance.now()));
+        await page.keyboard.press("Escape"); // the empty note is discarded
+      }
+      await cdp.send("Emulation.setCPUThrottlingRate", { rate: 1 });
+      return summarize(times);
+    };
+    const fast = await measure(1);
+    const slow = await measure(4);
+    return [
+      table(
+        ["returning user, " + notes + " notes", "median", "p95", "target"],
+        [
+          ["CPU not throttled", ms(fast.median), ms(fast.p95), "p95 < 1,000 ms"],
+          ["CPU throttled 4x", ms(slow.median), ms(slow.p95), "(reported)"],
+        ],
+      ),
+      `  from navigation start to the list showing the newest note and New note opening a note (${samples} reloads each)`,
+    ].join("\n");
+  } finally {
+    await browser.close();
+    await server.stop();
+  }
+}
+
+async function listShows(page: Page, title: string): Promise<void> {
+  await page
+    .getByRole("list", { name: "Notes" })
+    .getByRole("button", { name: new RegExp(title) })
+    .first()
+    .waitFor({ timeout: 60_000 });
+}

@@ -1,0 +1,56 @@
+import DOMPurify from "dompurify";
+import MarkdownIt from "markdown-it";
+
+/**
+ * Markdown to HTML for display. markdown-it runs with raw HTML off (a `<script>` typed in a
+ * note is shown as text), and DOMPurify cleans its output as well, so no note can run code
+ * or load anything it should not: nothing here is inserted without passing through both.
+ */
+const md = new MarkdownIt({ html: false, linkify: true, breaks: true });
+
+// Links open in a new tab, away from the app, without access to it.
+const defaultLinkOpen =
+  md.renderer.rules.link_open ??
+  ((tokens, idx, options, _env, self) => self.renderToken(tokens, idx, options));
+md.renderer.rules.link_open = (tokens, idx, options, env, self) => {
+  tokens[idx]!.attrSet("target", "_blank");
+  tokens[idx]!.attrSet("rel", "noopener noreferrer");
+  return defaultLinkOpen(tokens, idx, options, env, self);
+};
+
+/** A whole note's body as sanitized HTML (the read view). */
+export function renderMarkdown(text: string): string {
+  return DOMPurify.sanitize(md.render(text), { ADD_ATTR: ["target"] });
+}
+
+/** Characters of a body rendered for a list preview. */
+const PREVIEW_CHARS = 300;
+const previews = new Map<string, string>();
+
+/**
+ * The start of a body as sanitized HTML for a one- or two-line preview inside a list button:
+ * no links, images or other interactive content (a button may not hold them), only their text.
+ * Cached by text, so a list of a thousand notes renders each preview once.
+ */
+export function renderPreview(body: string): string {
+  const text = body.slice(0, PREVIEW_CHARS);
+  let html = previews.get(text);
+  if (html === undefined) {
+    // Running text: headings become bold, list items get a bullet, blocks a space between
+    // them; only inline formatting is kept (no lists, links or images inside a list button,
+    // where they would be read as the list's own items or be clickable).
+    const inline = md
+      .render(text)
+      .replace(/<h[1-6][^>]*>/g, "<strong>")
+      .replace(/<\/h[1-6]>/g, "</strong> ")
+      .replace(/<li[^>]*>/g, "• ")
+      .replace(/<\/(p|li|blockquote|pre|tr|td|th)>/g, " ");
+    html = DOMPurify.sanitize(inline, {
+      ALLOWED_TAGS: ["strong", "em", "code", "s", "del", "mark", "b", "i"],
+      ALLOWED_ATTR: [],
+    });
+    if (previews.size > 5000) previews.clear();
+    previews.set(text, html);
+  }
+  return html;
+}
