@@ -46,11 +46,48 @@ export function crsqliteExtensionPath(env: NodeJS.ProcessEnv = process.env): str
   return found;
 }
 
+/** The version of the better-sqlite3 this package loads, or null when it is not installed. */
+function installedDriverVersion(): string | null {
+  try {
+    return (require("better-sqlite3/package.json") as { version: string }).version;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Why the installed better-sqlite3 cannot be used on this Node.js, or null when it can.
+ *
+ * better-sqlite3 12 builds its databases and statements on `node::ObjectWrap`. Since Node 24.19
+ * that class's destructor removes an environment cleanup hook and aborts the whole process
+ * (`Assertion failed: (env) != nullptr`) when the garbage collector destroys an object at a moment
+ * no Node environment is current, which a server that prepares statements meets within seconds.
+ * better-sqlite3 13 is built on Node-API and is not affected, but needs Node-API 10 (Node 22.14+),
+ * so Node 20 keeps 12. This turns the abort into one sentence saying what to install.
+ */
+export function sqliteDriverProblem(
+  nodeVersion: string = process.versions.node,
+  driverVersion: string | null = installedDriverVersion(),
+): string | null {
+  if (driverVersion === null) return null; // the import of better-sqlite3 reports that itself
+  const nodeMajor = Number(nodeVersion.split(".")[0]);
+  const driverMajor = Number(driverVersion.split(".")[0]);
+  if (nodeMajor >= 24 && driverMajor < 13)
+    return (
+      `better-sqlite3 ${driverVersion} aborts the process on Node.js ${nodeVersion} when the garbage ` +
+      "collector frees a statement: install better-sqlite3 13 (in the NoteSync repository " +
+      "`npm run install:node24`, as its lockfile keeps 12 for Node 20), or run Node 20 or 22"
+    );
+  return null;
+}
+
 /** Loads cr-sqlite into a better-sqlite3 connection. Call `SELECT crsql_finalize()` before closing it. */
 export function loadCrsqlite(
   db: BetterSqlite3.Database,
   extensionPath = crsqliteExtensionPath(),
 ): void {
+  const problem = sqliteDriverProblem();
+  if (problem) throw new Error(problem);
   // better-sqlite3 takes the entry point as a second argument; its type declarations omit it.
   (db.loadExtension as (file: string, entryPoint: string) => void).call(
     db,

@@ -34,9 +34,12 @@ Options (each also read from the environment variable shown):
   --backup-url <url>      continuous backup to S3-compatible storage, s3://bucket/prefix
                           NOTESYNC_BACKUP_URL (off); endpoint and credentials from
                           AWS_ENDPOINT_URL(_S3), AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION
+  -h, --help              this text
+
+Environment only:
   NOTESYNC_BACKUP_INTERVAL_MS     longest wait from a change to its upload (5000)
-  NOTESYNC_SECRET      token signing secret (generated into the data directory when unset)
-  NOTESYNC_CRSQLITE_PATH  a cr-sqlite library to load instead of the one npm install built
+  NOTESYNC_SECRET                 token signing secret (generated into the data directory when unset)
+  NOTESYNC_CRSQLITE_PATH          a cr-sqlite library to load instead of the one npm install built
   NOTESYNC_HELLO_TIMEOUT_MS       close connections that do not authenticate in time (10000)
   NOTESYNC_PRE_AUTH_MESSAGE_KB    largest message before authentication (64)
   NOTESYNC_CONNECTIONS_PER_USER   open connections one account may have (64)

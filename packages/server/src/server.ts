@@ -1,3 +1,4 @@
+import { sqliteDriverProblem } from "@notesync/crsqlite-native";
 import type { Clock, Limits } from "@notesync/protocol";
 import fs from "node:fs";
 import http from "node:http";
@@ -99,6 +100,9 @@ const defaultWebRoot = () =>
   path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../web/dist");
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  // Before any database opens: better-sqlite3 12 on Node 24 would abort the process later.
+  const driverProblem = sqliteDriverProblem();
+  if (driverProblem) throw new Error(driverProblem);
   const log = options.logger ?? createLogger(options.logLevel, options.logFormat);
   const dataDir = path.resolve(options.dataDir);
   fs.mkdirSync(dataDir, { recursive: true });

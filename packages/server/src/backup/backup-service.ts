@@ -50,7 +50,10 @@ export interface BackupOptions {
  */
 export class BackupService {
   private readonly dirty = new Set<string>();
+  /** Users whose upload is in flight: still pending until it succeeds. */
+  private readonly uploading = new Set<string>();
   private accountsDirty = false;
+  private accountsUploading = false;
   private accountsWaiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
   private readonly manifests = new Map<string, Manifest | null>();
   private readonly clock: Clock;
@@ -103,9 +106,10 @@ export class BackupService {
     return done;
   }
 
-  /** Users and accounts waiting to be uploaded. */
+  /** Users and accounts waiting to be uploaded, counting those whose upload is in flight. */
   get pending(): number {
-    return this.dirty.size + (this.accountsDirty ? 1 : 0);
+    const users = new Set([...this.dirty, ...this.uploading]).size;
+    return users + (this.accountsDirty || this.accountsUploading ? 1 : 0);
   }
 
   /** Uploads everything pending now (tests, shutdown). Throws when the store fails. */
@@ -146,11 +150,14 @@ export class BackupService {
       if (this.accountsDirty) await this.uploadAccounts();
       for (const userId of [...this.dirty]) {
         this.dirty.delete(userId);
+        this.uploading.add(userId);
         try {
           await this.uploadUser(userId);
         } catch (err) {
           this.dirty.add(userId);
           throw err;
+        } finally {
+          this.uploading.delete(userId);
         }
       }
       if (this.failures > 0)
@@ -173,6 +180,7 @@ export class BackupService {
 
   private async uploadAccounts(): Promise<void> {
     this.accountsDirty = false;
+    this.accountsUploading = true;
     const waiters = this.accountsWaiters.splice(0);
     try {
       const file = path.join(this.tmp, "accounts.db");
@@ -185,6 +193,8 @@ export class BackupService {
       this.accountsDirty = true;
       this.accountsWaiters.push(...waiters);
       throw err;
+    } finally {
+      this.accountsUploading = false;
     }
   }
 
