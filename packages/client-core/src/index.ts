@@ -8,7 +8,7 @@ export type {
 } from "./database.js";
 export { createSyncClient } from "./sync/sync-client.js";
 export type { SyncClient, SyncClientOptions } from "./sync/sync-client.js";
-export { SyncErrorCode, isSynced } from "./sync/status.js";
+export { INITIAL_STATUS, SyncErrorCode, isSynced } from "./sync/status.js";
 export type { SyncState, SyncStatus } from "./sync/status.js";
 export type { Dial, WebSocketConstructor } from "./sync/websocket.js";
 export { webSocketDial } from "./sync/websocket.js";

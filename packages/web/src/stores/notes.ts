@@ -2,6 +2,7 @@ import {
   coalesced,
   createCrossTabSyncClient,
   createNotesApi,
+  INITIAL_STATUS,
   deleteBrowserDatabase,
   openBrowserDatabase,
   type Database,
@@ -32,6 +33,9 @@ function loadSort(): NoteSort {
  * The notes the screen shows, and the sync status. Re-queries whenever client-core reports a
  * change to `notes`, whether from this tab, another tab, or the server. Holds no sync logic.
  */
+/** What the status says before a sync client reports its own. */
+const CONNECTING: SyncStatus = { ...INITIAL_STATUS, state: "connecting" };
+
 export const useNotesStore = defineStore("notes", () => {
   const notes = ref<Note[]>([]);
   const view = ref<View>("notes");
@@ -41,14 +45,7 @@ export const useNotesStore = defineStore("notes", () => {
   const tag = ref<string | null>(null);
   const sort = ref<NoteSort>(loadSort());
   const tags = shallowRef<TagCount[]>([]);
-  const status = shallowRef<SyncStatus>({
-    state: "connecting",
-    pending: 0,
-    progress: null,
-    error: null,
-    offlineCause: null,
-    retryAt: null,
-  });
+  const status = shallowRef<SyncStatus>(CONNECTING);
   const ready = ref(false);
   const openError = ref("");
   const recentlyTrashed = ref<Note | null>(null);
@@ -174,14 +171,7 @@ export const useNotesStore = defineStore("notes", () => {
     client = null;
     db = null;
     api = null;
-    status.value = {
-      state: "connecting",
-      pending: 0,
-      progress: null,
-      error: null,
-      offlineCause: null,
-      retryAt: null,
-    };
+    status.value = CONNECTING;
     notes.value = [];
     selectedId.value = null;
     ready.value = false;
