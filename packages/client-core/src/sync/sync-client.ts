@@ -135,7 +135,7 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
 
   async function connect(): Promise<void> {
     if (!running || connection) return;
-    setStatus({ state: "connecting" });
+    setStatus({ state: "connecting", retryAt: null });
     let token: string;
     try {
       if (!cursorsLoaded) {
