@@ -100,5 +100,6 @@ export {
   closeCrsqliteDatabase,
   bindParams,
   fileIdentity,
+  isSameFile,
   type OpenOptions,
 } from "./open.js";

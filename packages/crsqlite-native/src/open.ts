@@ -56,11 +56,20 @@ export function bindParams(params: readonly unknown[] | undefined): unknown[] {
 }
 
 /**
- * A database file's identity on disk (device and inode numbers), or null for an in-memory
- * database. A copy or a restore of the file has another identity than the file it came from.
+ * A database file's identity on disk (device, inode and birth time), or null for an in-memory
+ * database. A copy or a restore of the file has another identity than the file it came from,
+ * even when it gets the inode number of a file just deleted (ext4 hands those out again at once;
+ * the birth time tells them apart).
  */
 export function fileIdentity(file: string): string | null {
   if (file === ":memory:" || file === "") return null;
-  const stat = fs.statSync(file);
-  return `${stat.dev}:${stat.ino}`;
+  const stat = fs.statSync(file, { bigint: true });
+  return `${stat.dev}:${stat.ino}:${stat.birthtimeNs}`;
+}
+
+/** Whether `recorded` (from `fileIdentity`, or a device:inode pair recorded before) names this file. */
+export function isSameFile(recorded: string | undefined, identity: string): boolean {
+  if (recorded === undefined) return false;
+  if (recorded.split(":").length === 2) return identity.startsWith(`${recorded}:`);
+  return recorded === identity;
 }

@@ -3,6 +3,7 @@ import {
   bindParams,
   closeCrsqliteDatabase,
   fileIdentity,
+  isSameFile,
   openCrsqliteDatabase,
 } from "@notesync/crsqlite-native";
 import crypto from "node:crypto";
@@ -110,12 +111,21 @@ export class UserDatabase {
     const incarnation = get.get("incarnation") as Buffer | undefined;
     const recorded = get.get("file_identity") as string | undefined;
     const identity = fileIdentity(file);
-    if (incarnation && (identity === null || recorded === identity))
+    if (incarnation && (identity === null || isSameFile(recorded, identity))) {
+      if (identity !== null && recorded !== identity) this.recordIdentity(identity);
       return { incarnation, change: null };
+    }
     const change = !incarnation
       ? "a database with no incarnation yet"
       : `the file is a copy or a restore (identity ${identity}, recorded ${recorded})`;
     return { incarnation: this.writeIncarnation(identity), change };
+  }
+
+  /** Records the file identity in today's form (a database from before birth times were kept). */
+  private recordIdentity(identity: string): void {
+    this.db
+      .prepare("UPDATE notesync_server_state SET value = ? WHERE key = 'file_identity'")
+      .run(identity);
   }
 
   private writeIncarnation(identity: string | null): Buffer {

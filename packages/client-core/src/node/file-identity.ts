@@ -1,4 +1,4 @@
-import { fileIdentity } from "@notesync/crsqlite-native";
+import { fileIdentity, isSameFile } from "@notesync/crsqlite-native";
 import type BetterSqlite3 from "better-sqlite3";
 import { SYNC_STATE_TABLE } from "../database.js";
 
@@ -18,12 +18,13 @@ export function isCopiedFile(db: BetterSqlite3.Database, file: string): boolean 
     .prepare(`SELECT value FROM ${SYNC_STATE_TABLE} WHERE key = 'file_identity'`)
     .pluck()
     .get() as string | undefined;
-  if (recorded === identity) return false;
+  const same = isSameFile(recorded, identity);
+  if (same && recorded === identity) return false;
   db.prepare(
     `INSERT INTO ${SYNC_STATE_TABLE} (key, value) VALUES ('file_identity', ?)
      ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
   ).run(identity);
-  return recorded !== undefined;
+  return !same && recorded !== undefined;
 }
 
 /**

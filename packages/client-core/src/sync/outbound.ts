@@ -105,7 +105,11 @@ export class Outbound {
     if (!this.unsentLocal || !this.send) return;
     this.unsentLocal = false;
     const unsent = await readUnsentChanges(tx, this.pushedClientVersion);
-    if (unsent.length > 0) this.sendChanges(unsent);
+    if (unsent.length === 0) return;
+    // During a refill the position covers every site's changes: sending our own ahead of it
+    // must not move it, or the other sites' changes in between would never be sent.
+    if (this.refill) this.sendFrames(unsent);
+    else this.sendChanges(unsent);
   }
 
   /** Sends the next page of local changes, unless one waits for its ack. */
@@ -128,9 +132,17 @@ export class Outbound {
     if (changes.length > 0 && !this.awaitingAck) this.sendChanges(changes);
   }
 
+  /** Sends the changes as the next page: what was pushed moves past them. */
   private sendChanges(changes: Change[]): void {
+    if (!this.sendFrames(changes)) return;
+    this.pushedClientVersion = changes[changes.length - 1]!.dbVersion;
+    this.awaitingAck = true;
+    this.options.onSent();
+  }
+
+  private sendFrames(changes: Change[]): boolean {
     const send = this.send;
-    if (!send) return;
+    if (!send) return false;
     for (const chunk of chunkChanges(changes, { targetFrameBytes: this.options.targetFrameBytes }))
       send({
         type: "changes",
@@ -138,8 +150,6 @@ export class Outbound {
         partial: chunk.partial,
         changes: chunk.changes,
       });
-    this.pushedClientVersion = changes[changes.length - 1]!.dbVersion;
-    this.awaitingAck = true;
-    this.options.onSent();
+    return true;
   }
 }
