@@ -27,3 +27,4 @@ export * from "./note-doc.js";
 export { unpackPk, type PkValue } from "./packed-pk.js";
 export * from "./note-text.js";
 export { changeProblem, changeShapeProblem, MAX_COUNTER } from "./change-rules.js";
+export { sameBytes } from "./bytes.js";

@@ -4,6 +4,7 @@ import {
   SCHEMA_VERSION,
   decodeServerFrame,
   encodeClientFrame,
+  sameBytes,
   type ClientFrame,
   type FrameSocket,
   type ServerFrame,
@@ -176,8 +177,4 @@ export class Connection {
     this.ended = true;
     this.deps.end(code, terminal);
   }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }

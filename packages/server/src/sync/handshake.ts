@@ -1,4 +1,10 @@
-import { ErrorCode, ProtocolError, SCHEMA_VERSION, type HelloFrame } from "@notesync/protocol";
+import {
+  ErrorCode,
+  ProtocolError,
+  SCHEMA_VERSION,
+  sameBytes,
+  type HelloFrame,
+} from "@notesync/protocol";
 import type { DbCache } from "../db-cache.js";
 import type { ResourceLimits } from "../resource-limits.js";
 import type { TokenService } from "../tokens.js";
@@ -14,10 +20,6 @@ export interface AcceptedHello {
   readonly headServerVersion: number;
   /** Why this hello gave the database a new incarnation, if it did. */
   readonly incarnationChange: string | null;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 /** Checks a hello's token and schema version; throws `ProtocolError` saying what is wrong. */

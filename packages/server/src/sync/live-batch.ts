@@ -1,10 +1,4 @@
-import { chunkChanges, encodeServerFrame, type Change } from "@notesync/protocol";
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
+import { chunkChanges, encodeServerFrame, sameBytes, type Change } from "@notesync/protocol";
 
 /**
  * The changes of the commits in (fromVersion, toVersion], read once per flush and offered to
