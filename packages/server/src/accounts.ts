@@ -128,6 +128,14 @@ export class AccountStore implements SessionRegistry {
     return id;
   }
 
+  /** The id of the account named `username` (any case), or null when there is none. */
+  userIdOf(username: string): string | null {
+    const row = this.db.prepare("SELECT id FROM users WHERE username = ?").get(username) as
+      | { id: string }
+      | undefined;
+    return row?.id ?? null;
+  }
+
   /** The user id for valid credentials. `address` (the caller's) is one of the throttle's keys. */
   async login(username: string, password: string, address: string): Promise<string> {
     const row = this.db

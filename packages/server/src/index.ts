@@ -6,3 +6,20 @@ export { wsSessionSocket, type SessionSocket } from "./sync/session-socket.js";
 export { TokenService, type SessionRegistry } from "./tokens.js";
 export { s3Store, parseBackupUrl, type ObjectStore } from "./backup/object-store.js";
 export { restoreFromBackup, type RestoreOptions } from "./backup/restore.js";
+export { AccountStore, AccountFailure } from "./accounts.js";
+export { ImportWriter, addCounts, emptyCounts, type WriteCounts } from "./import/import-writer.js";
+export {
+  NoteMapper,
+  DEFAULT_FIELDS,
+  NOTE_FIELDS,
+  fieldMapping,
+  type FieldOverrides,
+  type MapFunction,
+  type MappedNote,
+} from "./import/note-mapping.js";
+export type {
+  ImportedNote,
+  ImportedVersion,
+  ImportedDeletion,
+  UnmappedDocument,
+} from "./import/imported-note.js";

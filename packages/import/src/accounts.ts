@@ -1,0 +1,102 @@
+import { AccountFailure, AccountStore, ImportWriter } from "@notesync/server";
+import fs from "node:fs";
+import path from "node:path";
+
+/** Where a new account's password comes from: asked only when the account must be created. */
+export type PasswordSource = (username: string) => Promise<string>;
+
+/** A NoteSync data directory as the importer uses it: accounts, and each user's database. */
+export class DataDirectory {
+  private readonly accounts: AccountStore;
+
+  constructor(readonly dir: string) {
+    if (!fs.existsSync(dir))
+      throw new Error(`${dir} does not exist: give the server's --data-dir (NOTESYNC_DATA_DIR)`);
+    fs.mkdirSync(path.join(dir, "users"), { recursive: true });
+    this.accounts = new AccountStore(path.join(dir, "accounts.db"));
+  }
+
+  /** The user's id; the account is created (with a password from `password`) when missing. */
+  async user(
+    username: string,
+    password: PasswordSource,
+  ): Promise<{ id: string; created: boolean }> {
+    const existing = this.accounts.userIdOf(username);
+    if (existing) return { id: existing, created: false };
+    try {
+      const valid = AccountStore.validate({ username, password: await password(username) });
+      return { id: await this.accounts.signup(valid.username, valid.password), created: true };
+    } catch (err) {
+      if (err instanceof AccountFailure)
+        throw new Error(`account ${username}: ${err.message}`, { cause: err });
+      throw err;
+    }
+  }
+
+  /** The user's id, or null when there is no such account. */
+  userIdOf(username: string): string | null {
+    return this.accounts.userIdOf(username);
+  }
+
+  /** A writer into the user's database (the server's file for them). */
+  writerFor(userId: string): ImportWriter {
+    return new ImportWriter(path.join(this.dir, "users", `${userId}.db`));
+  }
+
+  close(): void {
+    this.accounts.close();
+  }
+}
+
+/**
+ * Passwords from a file: one line holding the password (for one `--user`), or lines of
+ * `username:password` (for many users). Blank lines and lines starting with `#` are skipped.
+ */
+export function passwordFile(file: string): PasswordSource {
+  const lines = fs
+    .readFileSync(file, "utf8")
+    .split(/\r?\n/)
+    .filter((l) => l.trim() !== "" && !l.startsWith("#"));
+  return (username) => {
+    const entry = lines.find((l) => l.startsWith(`${username}:`));
+    if (entry) return Promise.resolve(entry.slice(username.length + 1));
+    if (lines.length === 1 && !lines[0]!.includes(":")) return Promise.resolve(lines[0]!);
+    return Promise.reject(
+      new Error(`${file} has no line "${username}:<password>" for the new account ${username}`),
+    );
+  };
+}
+
+/** Asks on the terminal, without echoing what is typed. */
+export const passwordPrompt: PasswordSource = (username) => {
+  const input = process.stdin;
+  if (!input.isTTY)
+    return Promise.reject(
+      new Error(
+        `the account ${username} does not exist: give --password-file to create it (stdin is not a terminal to ask on)`,
+      ),
+    );
+  process.stderr.write(`New NoteSync password for ${username}: `);
+  return new Promise((resolve, reject) => {
+    let typed = "";
+    input.setRawMode(true);
+    input.resume();
+    input.setEncoding("utf8");
+    const done = (result: () => void) => {
+      input.setRawMode(false);
+      input.pause();
+      input.off("data", onData);
+      process.stderr.write("\n");
+      result();
+    };
+    const onData = (chunk: string) => {
+      for (const ch of chunk) {
+        if (ch === "\r" || ch === "\n") return done(() => resolve(typed));
+        if (ch === "\u0003") return done(() => reject(new Error("cancelled")));
+        if (ch === "\u007f") typed = typed.slice(0, -1);
+        else typed += ch;
+      }
+    };
+    input.on("data", onData);
+  });
+};
