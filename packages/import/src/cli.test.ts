@@ -1,26 +1,11 @@
 import type { RunningServer } from "@notesync/server";
-import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { DataDirectory } from "./accounts.js";
+import { cli } from "./testing/cli.test-helpers.js";
 import { startCouchStandIn, type CouchStandIn } from "./testing/couch.test-helpers.js";
 import { device, signIn, startNoteSync, tempDir } from "./testing/notesync.test-helpers.js";
-
-const bin = fileURLToPath(new URL("../bin/notesync-import.js", import.meta.url));
-
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.once("error", reject);
-    child.once("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 let couch: CouchStandIn;
 let dir: string;

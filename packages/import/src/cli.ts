@@ -113,7 +113,9 @@ async function main(): Promise<void> {
   const mapper = await loadMapper(values.mapping);
   const data = new DataDirectory(values["data-dir"] ?? process.env.NOTESYNC_DATA_DIR ?? "./data");
   const writers: ImportWriter[] = [];
-  const onProgress = (r: ImportReport) => process.stderr.write(`${progressLine(r)}\n`);
+  const onProgress = (r: ImportReport) => {
+    process.stderr.write(`${progressLine(r)}\n`);
+  };
   let report: ImportReport;
   try {
     if (command === "couchdb") {

@@ -45,8 +45,8 @@ export interface CouchImportOptions {
   readonly restart?: boolean;
   /** Save attachments under this directory (`<dir>/<doc id>/<name>`, both URL-encoded). */
   readonly attachmentsDir?: string;
-  /** Called after each batch is committed. */
-  readonly onProgress?: (report: ImportReport) => void;
+  /** Called after each batch is committed; the import waits for it. */
+  readonly onProgress?: (report: ImportReport) => void | Promise<void>;
 }
 
 const seqText = (seq: unknown) => (typeof seq === "string" ? seq : JSON.stringify(seq));
@@ -107,7 +107,7 @@ export async function importCouchDb(options: CouchImportOptions): Promise<Import
     }
     since = seqText(page.last_seq);
     addCounts(report.counts, options.writer.write(notes, deletions, { source, position: since }));
-    options.onProgress?.(report);
+    await options.onProgress?.(report);
   }
   return report;
 }

@@ -22,7 +22,8 @@ export interface PostgresImportOptions {
   ) => Promise<Map<string | null, ImportWriter>>;
   /** Rows per page (and per transaction on the NoteSync side). */
   readonly batchSize?: number;
-  readonly onProgress?: (report: ImportReport) => void;
+  /** Called after each batch is committed; the import waits for it. */
+  readonly onProgress?: (report: ImportReport) => void | Promise<void>;
 }
 
 const quoted = (name: string) =>
@@ -42,8 +43,14 @@ export async function importPostgres(options: PostgresImportOptions): Promise<Im
   const limit = options.batchSize ?? 500;
   if (!Number.isInteger(limit) || limit < 1)
     throw new Error(`the batch size must be a whole number >= 1, got ${limit}`);
-  const client = new pg.Client({ connectionString: options.connectionString });
+  const client = new pg.Client({
+    connectionString: options.connectionString,
+    application_name: "notesync-import",
+  });
   const source = `postgres table ${options.table}`;
+  // A connection that ends between queries is reported as an event, not by the next query.
+  let lost: Error | null = null;
+  client.on("error", (err) => (lost = err));
   try {
     await client.connect();
   } catch (err) {
@@ -95,11 +102,15 @@ export async function importPostgres(options: PostgresImportOptions): Promise<Im
       }
       for (const [who, notes] of byOwner) addCounts(report.counts, writers.get(who)!.write(notes));
       after = page.rows[page.rows.length - 1]!.__key;
-      options.onProgress?.(report);
+      await options.onProgress?.(report);
     }
     await client.query("COMMIT");
+  } catch (err) {
+    // The event's error says why the connection went; the query's only that it is gone.
+    const reason = ((lost as Error | null) ?? (err as Error)).message;
+    throw new Error(`reading Postgres failed: ${reason}`, { cause: err });
   } finally {
-    await client.end();
+    await client.end().catch(() => undefined);
   }
   return report;
 }
