@@ -1,33 +1,20 @@
-import type {
-  ImportWriter,
-  ImportedDeletion,
-  ImportedNote,
-  ImportedVersion,
-  NoteMapper,
+import {
+  addCounts,
+  convertChanges,
+  hasConflicts,
+  type AttachmentStub,
+  type CouchChange,
+  type CouchDoc,
+  type ImportWriter,
+  type NoteMapper,
 } from "@notesync/server";
-import { addCounts } from "@notesync/server";
 import fs from "node:fs";
 import path from "node:path";
 import { CouchDatabase } from "./couchdb-client.js";
 import { newReport, type AttachmentRef, type ImportReport } from "./report.js";
 
-interface CouchDoc {
-  _id: string;
-  _rev: string;
-  _deleted?: boolean;
-  _conflicts?: string[];
-  _attachments?: Record<string, { content_type?: string; length?: number; stub?: boolean }>;
-  [field: string]: unknown;
-}
-
 interface ChangesResponse {
-  results: {
-    id: string;
-    seq: unknown;
-    changes: { rev: string }[];
-    deleted?: boolean;
-    doc?: CouchDoc;
-  }[];
+  results: CouchChange[];
   /** Opaque: a string in CouchDB 2+, a number in PouchDB; only ever handed back. */
   last_seq: unknown;
 }
@@ -76,35 +63,16 @@ export async function importCouchDb(options: CouchImportOptions): Promise<Import
     if (!Array.isArray(page.results))
       throw new Error(`${couch.name}/_changes answered without results`);
     if (page.results.length === 0) break;
-    const notes: ImportedNote[] = [];
-    const deletions: ImportedDeletion[] = [];
-    for (const change of page.results) {
-      report.documents++;
-      if (change.id.startsWith("_design/")) {
-        report.designDocuments++;
-        continue;
-      }
-      if (change.deleted || change.doc?._deleted) {
-        deletions.push({ id: change.id });
-        continue;
-      }
-      const doc = change.doc;
-      if (!doc) {
-        report.unmapped.push({ id: change.id, reason: "_changes returned no document" });
-        continue;
-      }
-      const mapped = options.mapper.map(doc, change.id);
-      if (!mapped.ok) {
-        report.unmapped.push({ id: change.id, reason: mapped.reason });
-        continue;
-      }
-      const conflicts =
-        change.changes.length > 1 || (doc._conflicts?.length ?? 0) > 0
-          ? await losingLeaves(couch, doc, options.mapper, report)
-          : [];
-      notes.push({ ...mapped.note, conflicts });
-      report.attachments.push(...(await attachmentsOf(couch, doc, options.attachmentsDir)));
-    }
+    const leaves = new Map<string, CouchDoc[]>();
+    for (const change of page.results.filter(hasConflicts))
+      leaves.set(change.id, await openRevs(couch, change.id));
+    const converted = convertChanges(page.results, leaves, options.mapper);
+    report.documents += page.results.length;
+    report.designDocuments += converted.designDocuments;
+    report.unmapped.push(...converted.unmapped);
+    for (const a of converted.attachments)
+      report.attachments.push(await saveAttachment(couch, a, options.attachmentsDir));
+    const { notes, deletions } = converted;
     since = seqText(page.last_seq);
     addCounts(report.counts, options.writer.write(notes, deletions, { source, position: since }));
     await options.onProgress?.(report);
@@ -112,62 +80,25 @@ export async function importCouchDb(options: CouchImportOptions): Promise<Import
   return report;
 }
 
-/**
- * Every live leaf but the winner (`open_revs=all`), as versions. Deleted leaves hold no text
- * (CouchDB keeps only `_deleted` for them) and are not versions.
- */
-async function losingLeaves(
-  couch: CouchDatabase,
-  winner: CouchDoc,
-  mapper: NoteMapper,
-  report: ImportReport,
-): Promise<ImportedVersion[]> {
-  const leaves = await couch.get<OpenRev[]>(CouchDatabase.docPath(winner._id), {
-    open_revs: "all",
-  });
-  const versions: ImportedVersion[] = [];
-  for (const leaf of leaves) {
-    if (!("ok" in leaf) || leaf.ok._rev === winner._rev || leaf.ok._deleted) continue;
-    const mapped = mapper.map(leaf.ok, winner._id);
-    if (!mapped.ok) {
-      report.unmapped.push({
-        id: `${winner._id} (conflicting revision ${leaf.ok._rev})`,
-        reason: mapped.reason,
-      });
-      continue;
-    }
-    const { title, body, updatedAt } = mapped.note;
-    versions.push({ key: `couchdb-rev:${leaf.ok._rev}`, title, body, updatedAt });
-  }
-  return versions.sort((a, b) => (a.key < b.key ? -1 : 1));
+/** Every leaf of a document (`open_revs=all`); revisions CouchDB no longer has are left out. */
+async function openRevs(couch: CouchDatabase, id: string): Promise<CouchDoc[]> {
+  const leaves = await couch.get<OpenRev[]>(CouchDatabase.docPath(id), { open_revs: "all" });
+  return leaves.flatMap((leaf) => ("ok" in leaf ? [leaf.ok] : []));
 }
 
-async function attachmentsOf(
+/** The attachment as the report lists it, saved under `dir` when one is given. */
+async function saveAttachment(
   couch: CouchDatabase,
-  doc: CouchDoc,
+  a: AttachmentStub,
   dir: string | undefined,
-): Promise<AttachmentRef[]> {
-  const refs: AttachmentRef[] = [];
-  for (const [name, meta] of Object.entries(doc._attachments ?? {})) {
-    let savedAs: string | null = null;
-    let bytes = meta.length ?? 0;
-    if (dir) {
-      const data = await couch.getBytes(
-        `${CouchDatabase.docPath(doc._id)}/${name.split("/").map(encodeURIComponent).join("/")}`,
-      );
-      const folder = path.join(dir, encodeURIComponent(doc._id));
-      fs.mkdirSync(folder, { recursive: true });
-      savedAs = path.join(folder, encodeURIComponent(name));
-      fs.writeFileSync(savedAs, data);
-      bytes = data.length;
-    }
-    refs.push({
-      docId: doc._id,
-      name,
-      contentType: meta.content_type ?? "application/octet-stream",
-      bytes,
-      savedAs,
-    });
-  }
-  return refs;
+): Promise<AttachmentRef> {
+  if (!dir) return { ...a, savedAs: null };
+  const data = await couch.getBytes(
+    `${CouchDatabase.docPath(a.docId)}/${a.name.split("/").map(encodeURIComponent).join("/")}`,
+  );
+  const folder = path.join(dir, encodeURIComponent(a.docId));
+  fs.mkdirSync(folder, { recursive: true });
+  const savedAs = path.join(folder, encodeURIComponent(a.name));
+  fs.writeFileSync(savedAs, data);
+  return { ...a, bytes: data.length, savedAs };
 }

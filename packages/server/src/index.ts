@@ -23,3 +23,11 @@ export type {
   ImportedDeletion,
   UnmappedDocument,
 } from "./import/imported-note.js";
+export {
+  convertChanges,
+  hasConflicts,
+  type CouchChange,
+  type CouchDoc,
+  type AttachmentStub,
+  type ConvertedChanges,
+} from "./import/couch-changes.js";
