@@ -131,8 +131,7 @@ export class AccountStore implements SessionRegistry {
   /** The id of the account named `username` (any case), or null when there is none. */
   userIdOf(username: string): string | null {
     const row = this.db.prepare("SELECT id FROM users WHERE username = ?").get(username) as
-      | { id: string }
-      | undefined;
+      { id: string } | undefined;
     return row?.id ?? null;
   }
 

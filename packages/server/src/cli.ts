@@ -34,6 +34,8 @@ Options (each also read from the environment variable shown):
   --backup-url <url>      continuous backup to S3-compatible storage, s3://bucket/prefix
                           NOTESYNC_BACKUP_URL (off); endpoint and credentials from
                           AWS_ENDPOINT_URL(_S3), AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION
+  --import-origin <a,b>   origins of old PouchDB apps whose import page may sign in and
+                          send documents here (CORS)  NOTESYNC_IMPORT_ORIGINS (none)
   -h, --help              this text
 
 Environment only:
@@ -59,6 +61,7 @@ const OPTIONS = {
   "metrics-token": { type: "string" },
   "hash-concurrency": { type: "string" },
   "backup-url": { type: "string" },
+  "import-origin": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -134,6 +137,14 @@ try {
   fail((err as Error).message, 2);
 }
 
+const importOrigins = (values["import-origin"] ?? env.NOTESYNC_IMPORT_ORIGINS ?? "")
+  .split(",")
+  .map((entry) => entry.trim().replace(/\/+$/, ""))
+  .filter((entry) => entry !== "");
+for (const origin of importOrigins)
+  if (!/^https?:\/\/[^/]+$/.test(origin))
+    fail(`invalid --import-origin ${origin}: an origin such as https://old-app.example`, 2);
+
 function logFormat(): LogFormat {
   const format = values["log-format"] ?? env.NOTESYNC_LOG_FORMAT ?? defaultLogFormat();
   if (format === "json" || format === "pretty") return format;
@@ -170,6 +181,7 @@ const options: ServerOptions = {
   metricsToken: values["metrics-token"] ?? env.NOTESYNC_METRICS_TOKEN,
   hashConcurrency,
   signupsPerHour: positive("NOTESYNC_SIGNUPS_PER_HOUR"),
+  importOrigins,
   backup: backupUrl
     ? { url: backupUrl, intervalMs: positive("NOTESYNC_BACKUP_INTERVAL_MS") }
     : undefined,

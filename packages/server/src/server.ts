@@ -10,6 +10,7 @@ import type { Registry } from "prom-client";
 import { WebSocketServer, type WebSocket } from "ws";
 import { AccountStore } from "./accounts.js";
 import { DEFAULT_SIGNUPS_PER_HOUR, createAccountsApi, sendJson } from "./api.js";
+import { createImportApi } from "./import/import-api.js";
 import type { LoginThrottleOptions } from "./login-throttle.js";
 import { createMetricsAccess } from "./metrics-access.js";
 import { createMetrics } from "./metrics.js";
@@ -66,6 +67,8 @@ export interface ServerOptions {
   readonly clock?: Clock;
   /** Continuous backup to object storage; off when absent. */
   readonly backup?: BackupConfig;
+  /** Origins of old PouchDB apps whose import page may sign in and send documents (CORS). */
+  readonly importOrigins?: readonly string[];
 }
 
 export interface BackupConfig {
@@ -198,6 +201,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }))
     metrics.limit.set({ name }, value);
 
+  const importApi = createImportApi({
+    origins: options.importOrigins ?? [],
+    tokens,
+    pathFor: (userId) => dbs.pathFor(userId),
+    log,
+  });
+
   const server = http.createServer((req, res) => {
     const pathname = new URL(req.url ?? "/", "http://x").pathname;
     void (async () => {
@@ -217,6 +227,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         res.writeHead(200, { "content-type": metrics.registry.contentType });
         return res.end(text);
       }
+      if (await importApi(req, res, pathname)) return;
       if (await accountsApi(req, res, pathname)) return;
       if (serveStatic?.(req, res)) return;
       sendJson(res, 404, { error: "not_found", message: `nothing at ${pathname}` });
