@@ -110,6 +110,7 @@ async function main(): Promise<void> {
   const password: PasswordSource = values["password-file"]
     ? passwordFile(values["password-file"])
     : passwordPrompt;
+  const size = batchSize(values["batch-size"]);
   const mapper = await loadMapper(values.mapping);
   const data = new DataDirectory(values["data-dir"] ?? process.env.NOTESYNC_DATA_DIR ?? "./data");
   const writers: ImportWriter[] = [];
@@ -130,7 +131,7 @@ async function main(): Promise<void> {
         url: location,
         writer,
         mapper,
-        batchSize: batchSize(values["batch-size"]),
+        batchSize: size,
         restart: values.restart,
         attachmentsDir: values["attachments-dir"],
         onProgress,
@@ -146,7 +147,7 @@ async function main(): Promise<void> {
         keyColumn: values["key-column"],
         ownerColumn: values["owner-column"],
         mapper,
-        batchSize: batchSize(values["batch-size"]),
+        batchSize: size,
         onProgress,
         writersFor: async (owners) => {
           const names = owners.map((o) => (o === null ? values.user! : usernameOf(o)));

@@ -215,6 +215,31 @@ it("imports a PowerSync table for many users from one snapshot; a second run cha
   expect(dbVersion(aliceFile)).toBe(before);
 });
 
+it("a wrong table or column stops the import with Postgres's reason, before any account is made", async () => {
+  const passwords = path.join(dir, "pw");
+  fs.writeFileSync(passwords, "a long enough password\n");
+  const base = ["postgres", postgres.url, "--user", "dave", "--password-file", passwords];
+  const noColumn = await cli([
+    ...base,
+    "--table",
+    "notes",
+    "--key-column",
+    "nope",
+    "--data-dir",
+    dataDir,
+  ]);
+  expect(noColumn.code).toBe(1);
+  expect(noColumn.stderr).toContain('column "nope" does not exist');
+  const noTable = await cli([...base, "--table", "notez", "--data-dir", dataDir]);
+  expect(noTable.stderr).toContain('relation "notez" does not exist');
+  const data = new DataDirectory(dataDir);
+  try {
+    expect(data.userIdOf("dave")).toBeNull();
+  } finally {
+    data.close();
+  }
+});
+
 it("an import cut off halfway (its connection terminated) and run again ends identical to an uninterrupted one", async () => {
   const data = new DataDirectory(dataDir);
   try {

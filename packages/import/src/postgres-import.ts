@@ -68,6 +68,8 @@ export async function importPostgres(options: PostgresImportOptions): Promise<Im
           )
         ).rows.map((r) => r.owner)
       : [null];
+    // The key column exists (a typo stops here, before any account is made).
+    await client.query(`SELECT ${quoted(key)} FROM ${table} LIMIT 0`);
     const writers = await options.writersFor(owners);
     let after: unknown = undefined;
     for (;;) {
