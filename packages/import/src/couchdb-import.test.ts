@@ -216,6 +216,15 @@ it("imports every note, deletion and conflict while the server runs; a device se
   await phone.until(async () => (await phone.notes.listTrash()).length === 2);
   expect((await phone.notes.get("note-plain"))!.deletedAt).toBe(BASE + 1000);
   expect((await phone.notes.get("note-content"))!.body).toBe("agenda: budget, hiring");
+
+  // A note the user deletes for good in NoteSync is not brought back by a later import.
+  await phone.notes.deleteForever("note-deep");
+  await phone.client.whenSynced();
+  const afterDeletion = await importInto(user.id, "notes", { restart: true });
+  expect(afterDeletion.counts).toMatchObject({ created: 0, deletedHere: 1 });
+  expect(replicatedRows(file).notes!.map((n) => (n as { id: string }).id)).not.toContain(
+    "note-deep",
+  );
 });
 
 it("an import cut off halfway resumes from its checkpoint and ends identical to an uninterrupted one", async () => {

@@ -54,6 +54,7 @@ export function formatReport(r: ImportReport): string {
     `  notes unchanged:         ${n(c.unchanged)}`,
     `  deletions:               ${n(c.trashed + c.deletionsOfAbsent)} (${n(c.trashed)} notes moved to the trash, ${n(c.deletionsOfAbsent)} never imported)`,
     `  conflict versions kept:  ${n(c.versionsAdded)}`,
+    `  deleted for good in NoteSync since an earlier import (not brought back): ${n(c.deletedHere)}`,
     `  design documents skipped: ${n(r.designDocuments)}`,
     `  attachments:             ${n(r.attachments.length)}`,
     `  not imported:            ${n(r.unmapped.length)}`,

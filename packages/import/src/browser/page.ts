@@ -38,6 +38,9 @@ form.addEventListener("submit", (event) => {
         `Done: ${report.documents} documents read.`,
         `${c.created ?? 0} notes created, ${c.updated ?? 0} updated, ${c.unchanged ?? 0} unchanged.`,
         `${(c.trashed ?? 0) + (c.deletionsOfAbsent ?? 0)} deletions, ${c.versionsAdded ?? 0} conflict versions kept.`,
+        ...(c.deletedHere
+          ? [`${c.deletedHere} notes you deleted in NoteSync were not brought back.`]
+          : []),
         `${report.designDocuments} design documents skipped.`,
         ...report.attachments.map(
           (a) => `Attachment not imported: ${a.docId} / ${a.name} (${a.bytes} bytes)`,

@@ -19,6 +19,8 @@ export interface WriteCounts {
   deletionsOfAbsent: number;
   /** Conflict versions added (the source's losing leaves, and the older of two differing texts). */
   versionsAdded: number;
+  /** Documents whose notes were imported before and deleted for good here since: not brought back. */
+  deletedHere: number;
 }
 
 export const emptyCounts = (): WriteCounts => ({
@@ -28,6 +30,7 @@ export const emptyCounts = (): WriteCounts => ({
   trashed: 0,
   deletionsOfAbsent: 0,
   versionsAdded: 0,
+  deletedHere: 0,
 });
 
 export function addCounts(into: WriteCounts, more: WriteCounts): WriteCounts {
@@ -105,6 +108,7 @@ export class ImportWriter {
          ON CONFLICT (source) DO UPDATE SET position = excluded.position`,
       ),
       seen: db.prepare(`SELECT 1 FROM notesync_import_texts WHERE note_id = ? AND text_key = ?`),
+      everImported: db.prepare(`SELECT 1 FROM notesync_import_texts WHERE note_id = ? LIMIT 1`),
       markSeen: db.prepare(
         `INSERT INTO notesync_import_texts (note_id, text_key) VALUES (?, ?) ON CONFLICT DO NOTHING`,
       ),
@@ -147,6 +151,11 @@ export class ImportWriter {
 
   private writeNote(note: ImportedNote, counts: WriteCounts): void {
     const existing = this.s.note.get(note.id) as NoteRow | undefined;
+    if (!existing && this.s.everImported.get(note.id) !== undefined) {
+      // Imported before and deleted for good here since: the user's deletion stands.
+      counts.deletedHere++;
+      return;
+    }
     const rows = this.s.rows.all(note.id) as Buffer[];
     const incoming: NoteText = { title: note.title, body: note.body };
     const incomingKey = textKey(incoming);
