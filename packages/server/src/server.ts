@@ -205,6 +205,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     origins: options.importOrigins ?? [],
     tokens,
     pathFor: (userId) => dbs.pathFor(userId),
+    storagePerUserBytes: resources.storagePerUserBytes,
     log,
   });
 

@@ -2,6 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterEach, expect, it } from "vitest";
 import { account, testServer } from "../testing/harness.test-helpers.js";
+import { UserDatabase } from "../user-db.js";
 
 const servers: Awaited<ReturnType<typeof testServer>>[] = [];
 afterEach(async () => {
@@ -78,4 +79,26 @@ it("answers the CORS preflight of listed origins only", async () => {
   expect(other.headers.get("access-control-allow-origin")).toBeNull();
   const notListed = await preflight(OLD_APP, "/api/password");
   expect(notListed.headers.get("access-control-allow-origin")).toBeNull();
+});
+
+it("stops at the per-user storage limit, like sync does", async () => {
+  const s = await testServer({ resources: { storagePerUserBytes: 4096 } });
+  servers.push(s);
+  const { token, userId } = await account(s, "full");
+  const change = {
+    id: "n1",
+    changes: [{ rev: "1-a" }],
+    doc: { _id: "n1", _rev: "1-a", title: "x" },
+  };
+  const res = await importRequest(s.url, { changes: [change] }, token);
+  expect(res.status).toBe(413);
+  expect(((await res.json()) as { message: string }).message).toContain(
+    "nothing more was imported",
+  );
+  const db = new UserDatabase(path.join(s.dataDir, "users", `${userId}.db`));
+  try {
+    expect(db.query("SELECT id FROM notes")).toEqual([]);
+  } finally {
+    db.close();
+  }
 });

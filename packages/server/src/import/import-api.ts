@@ -19,6 +19,8 @@ export interface ImportApiOptions {
   readonly tokens: TokenService;
   /** The user's database file. */
   readonly pathFor: (userId: string) => string;
+  /** The size a user's database may reach (NOTESYNC_STORAGE_PER_USER_MB): imports stop there too. */
+  readonly storagePerUserBytes: number;
   readonly log: Logger;
 }
 
@@ -78,6 +80,15 @@ export function createImportApi(options: ImportApiOptions) {
       const writer = new ImportWriter(options.pathFor(userId));
       let counts;
       try {
+        const used = writer.sizeBytes();
+        if (used >= options.storagePerUserBytes) {
+          const mb = (n: number) => Math.round(n / 1024 / 1024);
+          sendJson(res, 413, {
+            error: "limit_reached",
+            message: `your notes take ${mb(used)} MB on the server, its limit for one account: nothing more was imported`,
+          });
+          return true;
+        }
         counts = writer.write(converted.notes, converted.deletions);
       } finally {
         writer.close();

@@ -116,6 +116,14 @@ export class ImportWriter {
     };
   }
 
+  /** Bytes the database takes (its pages), for the per-user storage limit. */
+  sizeBytes(): number {
+    return (
+      (this.db.pragma("page_count", { simple: true }) as number) *
+      (this.db.pragma("page_size", { simple: true }) as number)
+    );
+  }
+
   /** Where the import from `source` stopped last time, or null. */
   checkpoint(source: string): string | null {
     return (this.s.checkpoint.pluck().get(source) as string | undefined) ?? null;
