@@ -1,3 +1,5 @@
+// CouchDB itself is not installable here (no Debian package): these tests run against express-pouchdb,
+// which implements the HTTP API the importer uses (testing/couch.test-helpers.ts says where it differs).
 import { NoteMapper, type RunningServer } from "@notesync/server";
 import fs from "node:fs";
 import path from "node:path";
