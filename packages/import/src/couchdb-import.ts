@@ -74,7 +74,7 @@ export async function importCouchDb(options: CouchImportOptions): Promise<Import
       report.attachments.push(await saveAttachment(couch, a, options.attachmentsDir));
     const { notes, deletions } = converted;
     since = seqText(page.last_seq);
-    addCounts(report.counts, options.writer.write(notes, deletions, { source, position: since }));
+    addCounts(report.counts, options.writer.write(source, notes, deletions, since));
     await options.onProgress?.(report);
   }
   return report;

@@ -47,7 +47,6 @@ export async function importPostgres(options: PostgresImportOptions): Promise<Im
     connectionString: options.connectionString,
     application_name: "notesync-import",
   });
-  const source = `postgres table ${options.table}`;
   // A connection that ends between queries is reported as an event, not by the next query.
   let lost: Error | null = null;
   client.on("error", (err) => (lost = err));
@@ -56,6 +55,8 @@ export async function importPostgres(options: PostgresImportOptions): Promise<Im
   } catch (err) {
     throw new Error(`cannot connect to Postgres: ${(err as Error).message}`, { cause: err });
   }
+  // Names the source in the report and in what the notes remember of it (never the password).
+  const source = `postgres://${client.host}:${client.port}/${client.database}/${options.table}`;
   const report = newReport(source, null);
   try {
     await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
@@ -102,7 +103,8 @@ export async function importPostgres(options: PostgresImportOptions): Promise<Im
         list.push({ ...mapped.note, conflicts: [] });
         byOwner.set(ownerOf, list);
       }
-      for (const [who, notes] of byOwner) addCounts(report.counts, writers.get(who)!.write(notes));
+      for (const [who, notes] of byOwner)
+        addCounts(report.counts, writers.get(who)!.write(source, notes));
       after = page.rows[page.rows.length - 1]!.__key;
       await options.onProgress?.(report);
     }

@@ -10,6 +10,9 @@ import { NoteMapper } from "./note-mapping.js";
 /** Largest body of one import request: the page sends its documents in batches below it. */
 export const MAX_IMPORT_BODY = 8 * 1024 * 1024;
 
+/** What the browser route's imports are recorded as coming from. */
+const BROWSER_SOURCE = "pouchdb:browser";
+
 /** Paths a page on an allowed origin may call across origins: sign in, then import. */
 const CROSS_ORIGIN_PATHS = new Set(["/api/login", "/api/import/pouchdb"]);
 
@@ -89,7 +92,7 @@ export function createImportApi(options: ImportApiOptions) {
           });
           return true;
         }
-        counts = writer.write(converted.notes, converted.deletions);
+        counts = writer.write(BROWSER_SOURCE, converted.notes, converted.deletions);
       } finally {
         writer.close();
       }

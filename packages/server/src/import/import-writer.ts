@@ -58,7 +58,8 @@ const CHECKPOINTS = `CREATE TABLE IF NOT EXISTS notesync_import_checkpoints (
 const IMPORTED_TEXTS = `CREATE TABLE IF NOT EXISTS notesync_import_texts (
   note_id TEXT NOT NULL,
   text_key TEXT NOT NULL,
-  PRIMARY KEY (note_id, text_key)
+  source TEXT NOT NULL,
+  PRIMARY KEY (note_id, text_key, source)
 )`;
 
 /**
@@ -108,9 +109,12 @@ export class ImportWriter {
          ON CONFLICT (source) DO UPDATE SET position = excluded.position`,
       ),
       seen: db.prepare(`SELECT 1 FROM notesync_import_texts WHERE note_id = ? AND text_key = ?`),
+      seenFrom: db.prepare(
+        `SELECT 1 FROM notesync_import_texts WHERE note_id = ? AND text_key = ? AND source = ?`,
+      ),
       everImported: db.prepare(`SELECT 1 FROM notesync_import_texts WHERE note_id = ? LIMIT 1`),
       markSeen: db.prepare(
-        `INSERT INTO notesync_import_texts (note_id, text_key) VALUES (?, ?) ON CONFLICT DO NOTHING`,
+        `INSERT INTO notesync_import_texts (note_id, text_key, source) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
       ),
       clearCheckpoint: db.prepare(`DELETE FROM notesync_import_checkpoints WHERE source = ?`),
     };
@@ -134,20 +138,22 @@ export class ImportWriter {
   }
 
   /**
-   * Writes a batch in one transaction, with the source's position after it when given: the
-   * notes and the checkpoint land together or not at all.
+   * Writes a batch from `source` (a name for where it came from, e.g. the CouchDB database's
+   * URL) in one transaction, with the source's position after it when given: the notes and the
+   * checkpoint land together or not at all.
    */
   write(
+    source: string,
     notes: readonly ImportedNote[],
     deletions: readonly ImportedDeletion[] = [],
-    checkpoint?: { source: string; position: string },
+    position?: string,
   ): WriteCounts {
     const counts = emptyCounts();
     this.db
       .transaction(() => {
-        for (const note of notes) this.writeNote(note, counts);
+        for (const note of notes) this.writeNote(source, note, counts);
         for (const d of deletions) this.writeDeletion(d, counts);
-        if (checkpoint) this.s.setCheckpoint.run(checkpoint.source, checkpoint.position);
+        if (position !== undefined) this.s.setCheckpoint.run(source, position);
       })
       .immediate();
     return counts;
@@ -157,7 +163,7 @@ export class ImportWriter {
     return stmt.run(...bindParams(params));
   }
 
-  private writeNote(note: ImportedNote, counts: WriteCounts): void {
+  private writeNote(source: string, note: ImportedNote, counts: WriteCounts): void {
     const existing = this.s.note.get(note.id) as NoteRow | undefined;
     if (!existing && this.s.everImported.get(note.id) !== undefined) {
       // Imported before and deleted for good here since: the user's deletion stands.
@@ -168,7 +174,7 @@ export class ImportWriter {
     const incoming: NoteText = { title: note.title, body: note.body };
     const incomingKey = textKey(incoming);
     const seenBefore = this.s.seen.get(note.id, incomingKey) !== undefined;
-    this.s.markSeen.run(note.id, incomingKey);
+    this.s.markSeen.run(note.id, incomingKey, source);
     if (!existing) {
       this.run(
         this.s.insertNote,
@@ -189,7 +195,10 @@ export class ImportWriter {
         note.updatedAt > storedUpdated ||
         (note.updatedAt === storedUpdated && !sameText && joined(incoming) > joined(stored));
       if (incomingWins) {
-        if (!sameText) this.keepVersion(note.id, stored, storedUpdated, counts);
+        // Text an earlier import from this source wrote is its own older state, not a
+        // competing edit (another source's text is: the older of the two is kept).
+        const ownOlderState = this.s.seenFrom.get(note.id, textKey(stored), source) !== undefined;
+        if (!sameText && !ownOlderState) this.keepVersion(note.id, stored, storedUpdated, counts);
         this.setText(note.id, rows, incoming);
         this.updateMetadata(note, existing);
         this.addTags(note);
