@@ -21,16 +21,42 @@ export class DataDirectory {
     username: string,
     password: PasswordSource,
   ): Promise<{ id: string; created: boolean }> {
-    const existing = this.accounts.userIdOf(username);
-    if (existing) return { id: existing, created: false };
-    try {
-      const valid = AccountStore.validate({ username, password: await password(username) });
-      return { id: await this.accounts.signup(valid.username, valid.password), created: true };
-    } catch (err) {
-      if (err instanceof AccountFailure)
-        throw new Error(`account ${username}: ${err.message}`, { cause: err });
-      throw err;
+    const [user] = await this.users([username], password);
+    return user!;
+  }
+
+  /**
+   * The users' ids, in order; missing accounts are created, but only once every name and every
+   * new password is valid: a bad one stops it before any account is made.
+   */
+  async users(
+    usernames: readonly string[],
+    password: PasswordSource,
+  ): Promise<{ id: string; created: boolean }[]> {
+    const planned: { username: string; id: string | null; password: string }[] = [];
+    for (const username of usernames) {
+      const id = this.accounts.userIdOf(username);
+      if (id) {
+        planned.push({ username, id, password: "" });
+        continue;
+      }
+      try {
+        const valid = AccountStore.validate({ username, password: await password(username) });
+        planned.push({ username, id: null, password: valid.password });
+      } catch (err) {
+        if (err instanceof AccountFailure)
+          throw new Error(`account ${username}: ${err.message}`, { cause: err });
+        throw err;
+      }
     }
+    const made: { id: string; created: boolean }[] = [];
+    for (const p of planned)
+      made.push(
+        p.id
+          ? { id: p.id, created: false }
+          : { id: await this.accounts.signup(p.username, p.password), created: true },
+      );
+    return made;
   }
 
   /** The user's id, or null when there is no such account. */

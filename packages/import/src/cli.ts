@@ -152,11 +152,11 @@ async function main(): Promise<void> {
         writersFor: async (owners) => {
           const names = owners.map((o) => (o === null ? values.user! : usernameOf(o)));
           // Every account is found or made before the first note is written.
+          const users = await data.users(names, password);
           const found = new Map<string | null, ImportWriter>();
           for (const [i, owner] of owners.entries()) {
-            const user = await data.user(names[i]!, password);
-            if (user.created) process.stderr.write(`created the account ${names[i]}\n`);
-            const writer = data.writerFor(user.id);
+            if (users[i]!.created) process.stderr.write(`created the account ${names[i]}\n`);
+            const writer = data.writerFor(users[i]!.id);
             writers.push(writer);
             found.set(owner, writer);
           }

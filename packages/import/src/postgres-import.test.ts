@@ -110,6 +110,19 @@ beforeEach(async () => {
     ["work", "q1"],
     "99999999999999999999.5",
   ]);
+  await db.query(row, [
+    ID(50),
+    null,
+    "Orphan",
+    "no owner",
+    null,
+    at("2025-03-06T08:00:00Z"),
+    "1741248000000",
+    null,
+    false,
+    [],
+    null,
+  ]);
   for (let i = 10; i < 40; i++)
     await db.query(row, [
       ID(i),
@@ -145,6 +158,12 @@ const mappingFile = () => {
   return file;
 };
 
+const ownersFile = () => {
+  const file = path.join(dir, "owners.json");
+  fs.writeFileSync(file, JSON.stringify({ "u-alice": "alice", "u-bob": "bob" }));
+  return file;
+};
+
 async function deviceOf(username: string, password: string) {
   const { token } = await signIn(server, username, password);
   const d = await device(server, token, dir);
@@ -155,8 +174,7 @@ async function deviceOf(username: string, password: string) {
 it("imports a PowerSync table for many users from one snapshot; a second run changes nothing", async () => {
   const passwords = path.join(dir, "passwords");
   fs.writeFileSync(passwords, "alice:alice's new password\nbob:bob's new password\n");
-  const owners = path.join(dir, "owners.json");
-  fs.writeFileSync(owners, JSON.stringify({ "u-alice": "alice", "u-bob": "bob" }));
+  const owners = ownersFile();
   const args = [
     "postgres",
     postgres.url,
@@ -179,6 +197,7 @@ it("imports a PowerSync table for many users from one snapshot; a second run cha
   expect(run.stderr).toContain("created the account alice");
   expect(run.code).toBe(0);
   expect(run.stdout).toContain("notes created:           34");
+  expect(run.stdout).toContain(`${ID(50)}: owner_id is null: no user to give it to`);
 
   const alice = await deviceOf("alice", "alice's new password");
   const bob = await deviceOf("bob", "bob's new password");
@@ -232,8 +251,17 @@ it("a wrong table or column stops the import with Postgres's reason, before any 
   expect(noColumn.stderr).toContain('column "nope" does not exist');
   const noTable = await cli([...base, "--table", "notez", "--data-dir", dataDir]);
   expect(noTable.stderr).toContain('relation "notez" does not exist');
+  // Many owners: one without a password stops it before any of them gets an account.
+  fs.writeFileSync(passwords, "alice:alice's new password\n");
+  const missing = await cli([
+    ...["postgres", postgres.url, "--table", "notes", "--owner-column", "owner_id"],
+    ...["--owner-map", ownersFile(), "--password-file", passwords, "--data-dir", dataDir],
+  ]);
+  expect(missing.code).toBe(1);
+  expect(missing.stderr).toContain('has no line "bob:<password>" for the new account bob');
   const data = new DataDirectory(dataDir);
   try {
+    expect(data.userIdOf("alice")).toBeNull();
     expect(data.userIdOf("dave")).toBeNull();
   } finally {
     data.close();
@@ -297,7 +325,7 @@ it("a note in both CouchDB and Postgres converges: the newer wins, the other is 
         mapper: new NoteMapper({ body: ["content", "body_bytes"], updatedAt: "updated_ms" }),
         writersFor: () => Promise.resolve(new Map([[null, writer]])),
       });
-      expect(fromPostgres.counts).toMatchObject({ created: 33, updated: 1, versionsAdded: 1 });
+      expect(fromPostgres.counts).toMatchObject({ created: 34, updated: 1, versionsAdded: 1 });
     } finally {
       writer.close();
     }

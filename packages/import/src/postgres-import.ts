@@ -67,7 +67,9 @@ export async function importPostgres(options: PostgresImportOptions): Promise<Im
           await client.query<{ owner: string | null }>(
             `SELECT DISTINCT ${owner}::text AS owner FROM ${table} ORDER BY 1`,
           )
-        ).rows.map((r) => r.owner)
+        ).rows
+          .map((r) => r.owner)
+          .filter((o) => o !== null) // rows without an owner are reported, not imported
       : [null];
     // The key column exists (a typo stops here, before any account is made).
     await client.query(`SELECT ${quoted(key)} FROM ${table} LIMIT 0`);
