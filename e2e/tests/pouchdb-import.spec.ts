@@ -75,6 +75,11 @@ test("notes that exist only in a browser's old PouchDB database (never synced) e
           tags: ["trip"],
         },
         { _id: "offline-2", title: "Never synced either", text: "a second one", updatedAt: at + 1 },
+        // Large documents: together over the server's 8 MB a request, so sent in smaller requests;
+        // one too large for any request is reported.
+        { _id: "big-1", title: "Big one", body: "b1", updatedAt: at, extra: "x".repeat(4_500_000) },
+        { _id: "big-2", title: "Big two", body: "b2", updatedAt: at, extra: "y".repeat(4_500_000) },
+        { _id: "huge", title: "Huge", body: "h", updatedAt: at, extra: "z".repeat(9_000_000) },
       ]);
       const x = "x".repeat(32);
       await db.bulkDocs(
@@ -115,16 +120,17 @@ test("notes that exist only in a browser's old PouchDB database (never synced) e
     await expect(page.getByLabel("Old database")).toHaveValue("notes-app");
     await page.getByRole("button", { name: "Import" }).click();
     const report = page.getByRole("status");
-    await expect(report).toContainText("3 notes created, 0 updated, 0 unchanged.");
+    await expect(report).toContainText("5 notes created, 0 updated, 0 unchanged.");
+    await expect(report).toContainText("Not imported: huge: too large to send (over 6 MB)");
     await expect(report).toContainText("1 deletions, 1 conflict versions kept.");
     // Sending it again changes nothing.
     await page.getByRole("button", { name: "Import" }).click();
-    await expect(report).toContainText("0 notes created, 0 updated, 3 unchanged.");
+    await expect(report).toContainText("0 notes created, 0 updated, 5 unchanged.");
 
     const app = await context.newPage();
     await signIn(app, server, username, password);
     const list = noteList(app);
-    await expect(list.getByRole("listitem")).toHaveCount(3);
+    await expect(list.getByRole("listitem")).toHaveCount(5);
     await expect(list).toContainText("Written offline");
     await expect(list).toContainText("Never synced either");
     await list.getByRole("button", { name: /Plan/ }).click();

@@ -64,6 +64,41 @@ export interface SendOptions {
   readonly onProgress?: (report: BrowserImportReport) => void;
 }
 
+/** Largest request body sent: the server takes up to 8 MB. */
+const MAX_BODY_CHARS = 6 * 1024 * 1024;
+
+/** Sends changes (with their leaves), halving a batch whose body would be too large. */
+async function sendInParts(
+  options: SendOptions,
+  changes: PouchChange[],
+  leaves: Record<string, unknown[]>,
+  report: BrowserImportReport,
+): Promise<void> {
+  const own = Object.fromEntries(
+    changes.filter((c) => leaves[c.id]).map((c) => [c.id, leaves[c.id]]),
+  );
+  const body = { changes, leaves: own };
+  if (JSON.stringify(body).length > MAX_BODY_CHARS) {
+    if (changes.length === 1) {
+      report.unmapped.push({ id: changes[0]!.id, reason: "too large to send (over 6 MB)" });
+      return;
+    }
+    const half = Math.ceil(changes.length / 2);
+    await sendInParts(options, changes.slice(0, half), leaves, report);
+    await sendInParts(options, changes.slice(half), leaves, report);
+    return;
+  }
+  const answer = (await post(`${options.server}/api/import/pouchdb`, body, options.token)) as Omit<
+    BrowserImportReport,
+    "documents"
+  >;
+  for (const [key, n] of Object.entries(answer.counts))
+    report.counts[key] = (report.counts[key] ?? 0) + n;
+  report.designDocuments += answer.designDocuments;
+  report.unmapped.push(...answer.unmapped);
+  report.attachments.push(...answer.attachments);
+}
+
 /**
  * Reads every change of the database (all leaves, with conflicts) in batches and sends each to
  * `POST /api/import/pouchdb`. Sending the same database again changes nothing on the server.
@@ -95,17 +130,8 @@ export async function sendPouchDatabase(options: SendOptions): Promise<BrowserIm
           leaves[c.id] = ((await db.get(c.id, { open_revs: "all" })) as { ok?: unknown }[])
             .filter((leaf) => leaf.ok)
             .map((leaf) => leaf.ok);
-      const answer = (await post(
-        `${options.server}/api/import/pouchdb`,
-        { changes: page.results, leaves },
-        options.token,
-      )) as Omit<BrowserImportReport, "documents">;
+      await sendInParts(options, page.results, leaves, report);
       report.documents += page.results.length;
-      for (const [key, n] of Object.entries(answer.counts))
-        report.counts[key] = (report.counts[key] ?? 0) + n;
-      report.designDocuments += answer.designDocuments;
-      report.unmapped.push(...answer.unmapped);
-      report.attachments.push(...answer.attachments);
       options.onProgress?.(report);
       since = page.last_seq;
     }
