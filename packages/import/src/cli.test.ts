@@ -1,9 +1,10 @@
 import type { RunningServer } from "@notesync/server";
+import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { DataDirectory } from "./accounts.js";
-import { cli } from "./testing/cli.test-helpers.js";
+import { bin, cli } from "./testing/cli.test-helpers.js";
 import { startCouchStandIn, type CouchStandIn } from "./testing/couch.test-helpers.js";
 import { device, signIn, startNoteSync, tempDir } from "./testing/notesync.test-helpers.js";
 
@@ -95,6 +96,31 @@ it("creates the account with the password from a file, imports with a mapping fi
   } finally {
     await phone.close();
   }
+});
+
+it("asks for a new account's password on the terminal, without echoing it", async () => {
+  // `script` (util-linux) gives the importer a terminal, as when a person runs it.
+  const command = [process.execPath, bin, "couchdb", `${couch.url}/notes`, "--user", "erin"]
+    .concat(["--data-dir", dataDir])
+    .map((a) => `'${a}'`)
+    .join(" ");
+  const child = spawn("script", ["-qec", command, "/dev/null"], {
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  let output = "";
+  const asked = new Promise<void>((resolve) =>
+    child.stdout.on("data", (d: Buffer) => {
+      output += d.toString();
+      if (output.includes("New NoteSync password for erin: ")) resolve();
+    }),
+  );
+  const exited = new Promise<number | null>((resolve) => child.once("close", resolve));
+  await asked;
+  child.stdin.write("typed secret 123\r");
+  expect(await exited).toBe(0);
+  expect(output).toContain("notes created:           2");
+  expect(output).not.toContain("typed secret 123");
+  expect((await signIn(server, "erin", "typed secret 123")).token).toBeTruthy();
 });
 
 it("refuses bad input with one clear line and changes nothing", async () => {

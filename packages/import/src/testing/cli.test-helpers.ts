@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
-const bin = fileURLToPath(new URL("../../bin/notesync-import.js", import.meta.url));
+export const bin = fileURLToPath(new URL("../../bin/notesync-import.js", import.meta.url));
 
 /** Runs the built `notesync-import` with `args`. */
 export function cli(
