@@ -6,3 +6,9 @@ export { wsSessionSocket, type SessionSocket } from "./sync/session-socket.js";
 export { TokenService, type SessionRegistry } from "./tokens.js";
 export { s3Store, parseBackupUrl, type ObjectStore } from "./backup/object-store.js";
 export { restoreFromBackup, type RestoreOptions } from "./backup/restore.js";
+export {
+  startLocalCluster,
+  type LocalCluster,
+  type LocalClusterOptions,
+  type LocalNode,
+} from "./local-cluster/local-cluster.js";
