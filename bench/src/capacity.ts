@@ -31,7 +31,7 @@ interface Conn {
 }
 
 /** A raw protocol connection: hello, then wait for the end of the catch-up. */
-async function connect(syncUrl: string, jwt: string): Promise<Conn> {
+export async function connect(syncUrl: string, jwt: string): Promise<Conn> {
   const ws = new WebSocket(syncUrl);
   const conn: Conn = { ws, siteId: crypto.randomBytes(16) };
   await new Promise<void>((resolve, reject) => {
@@ -64,7 +64,7 @@ async function connect(syncUrl: string, jwt: string): Promise<Conn> {
   return conn;
 }
 
-async function inBatches<T>(
+export async function inBatches<T>(
   n: number,
   batch: number,
   make: (i: number) => Promise<T>,
@@ -92,57 +92,14 @@ async function step(users: number, seconds: number, workers: string) {
     });
     await sleep(500);
     const rssConnected = server.rssBytes();
-    const samples: number[] = [];
-    const writers = pairs.slice(0, Math.max(1, Math.round(users / 10)));
-    for (const [, reader] of writers) {
-      reader.onChanges = (f) => {
-        const sent = Number(f.changes.find((c) => c.cid === "position")?.val ?? NaN);
-        if (Number.isFinite(sent)) samples.push(performance.now() - sent);
-      };
-    }
-    let version = 0;
-    const timers = writers.map(([writer], i) =>
-      setTimeout(
-        () => {
-          const tick = () => {
-            version++;
-            const sentAt = performance.now();
-            writer.ws.send(
-              encodeClientFrame({
-                type: "changes",
-                clientVersion: version,
-                partial: false,
-                changes: [
-                  {
-                    table: "notes",
-                    pk: PK_N1,
-                    cid: "position",
-                    val: sentAt,
-                    colVersion: version,
-                    dbVersion: version,
-                    siteId: writer.siteId,
-                    cl: 1,
-                    seq: 0,
-                  },
-                ],
-              }),
-            );
-          };
-          tick();
-          timers.push(setInterval(tick, 1000));
-        },
-        (1000 * i) / writers.length,
-      ),
-    );
-    await sleep(seconds * 1000 + 500);
-    timers.forEach((t) => clearInterval(t));
+    const latency = await pushLatency(pairs, seconds);
     const rssLoaded = server.rssBytes();
     for (const [a, b] of pairs) {
       a.ws.terminate();
       b.ws.terminate();
     }
     return {
-      latency: summarize(samples.slice(writers.length)),
+      latency,
       rssBefore,
       rssConnected,
       rssLoaded,
@@ -151,6 +108,61 @@ async function step(users: number, seconds: number, workers: string) {
   } finally {
     await server.stop();
   }
+}
+
+/**
+ * A tenth of the pairs write once a second from their first connection for `seconds`; the push
+ * latency is the time until the pair's other connection receives the change.
+ */
+export async function pushLatency(
+  pairs: readonly (readonly [Conn, Conn])[],
+  seconds: number,
+): Promise<ReturnType<typeof summarize>> {
+  const samples: number[] = [];
+  const writers = pairs.slice(0, Math.max(1, Math.round(pairs.length / 10)));
+  for (const [, reader] of writers) {
+    reader.onChanges = (f) => {
+      const sent = Number(f.changes.find((c) => c.cid === "position")?.val ?? NaN);
+      if (Number.isFinite(sent)) samples.push(performance.now() - sent);
+    };
+  }
+  let version = 0;
+  const timers = writers.map(([writer], i) =>
+    setTimeout(
+      () => {
+        const tick = () => {
+          version++;
+          const sentAt = performance.now();
+          writer.ws.send(
+            encodeClientFrame({
+              type: "changes",
+              clientVersion: version,
+              partial: false,
+              changes: [
+                {
+                  table: "notes",
+                  pk: PK_N1,
+                  cid: "position",
+                  val: sentAt,
+                  colVersion: version,
+                  dbVersion: version,
+                  siteId: writer.siteId,
+                  cl: 1,
+                  seq: 0,
+                },
+              ],
+            }),
+          );
+        };
+        tick();
+        timers.push(setInterval(tick, 1000));
+      },
+      (1000 * i) / writers.length,
+    ),
+  );
+  await sleep(seconds * 1000 + 500);
+  timers.forEach((t) => clearInterval(t));
+  return summarize(samples.slice(writers.length));
 }
 
 /** Server memory per idle connection: many connections of one user (one database). */
