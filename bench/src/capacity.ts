@@ -8,7 +8,9 @@ import { SignJWT } from "jose";
 import crypto from "node:crypto";
 import os from "node:os";
 import WebSocket from "ws";
-import { startNoteSync } from "./common.js";
+import { SqliteAccountRecords } from "@notesync/server";
+import path from "node:path";
+import { startNoteSync, tmp } from "./common.js";
 import { sleep } from "./procs.js";
 import { fmt, summarize, table } from "./stats.js";
 
@@ -64,6 +66,20 @@ export async function connect(syncUrl: string, jwt: string): Promise<Conn> {
   return conn;
 }
 
+/**
+ * A data directory whose accounts.db already holds `n` accounts (tokens are checked against it),
+ * written directly: signing up thousands through the API would spend minutes hashing passwords.
+ */
+async function withAccounts(n: number): Promise<{ dataDir: string; userIds: string[] }> {
+  const dataDir = tmp("bench-notesync-");
+  const records = new SqliteAccountRecords(path.join(dataDir, "accounts.db"));
+  const userIds = Array.from({ length: n }, () => crypto.randomBytes(16).toString("hex"));
+  for (const [i, id] of userIds.entries())
+    await records.insert({ id, username: `capacity-${i}`, passwordHash: "not-for-signing-in" }, 0);
+  records.close();
+  return { dataDir, userIds };
+}
+
 export async function inBatches<T>(
   n: number,
   batch: number,
@@ -82,12 +98,13 @@ export async function inBatches<T>(
  * connection, and the time until the other connection receives the change is the push latency.
  */
 async function step(users: number, seconds: number, workers: string) {
-  const server = await startNoteSync(undefined, workers);
+  const { dataDir, userIds } = await withAccounts(users);
+  const server = await startNoteSync(dataDir, workers);
   try {
     const syncUrl = `${server.url.replace("http", "ws")}/sync`;
     const rssBefore = server.rssBytes();
-    const pairs = await inBatches(users, 50, async () => {
-      const jwt = await token(crypto.randomBytes(16).toString("hex"));
+    const pairs = await inBatches(users, 50, async (i) => {
+      const jwt = await token(userIds[i]!);
       return [await connect(syncUrl, jwt), await connect(syncUrl, jwt)] as const;
     });
     await sleep(500);
@@ -167,10 +184,14 @@ export async function pushLatency(
 
 /** Server memory per idle connection: many connections of one user (one database). */
 async function idleMemory(connections: number) {
-  const server = await startNoteSync(undefined, "1");
+  const { dataDir, userIds } = await withAccounts(1);
+  // Past the per-account connection limit (64 by default), which this measurement is not about.
+  const server = await startNoteSync(dataDir, "1", {
+    NOTESYNC_CONNECTIONS_PER_USER: String(connections + 1),
+  });
   try {
     const syncUrl = `${server.url.replace("http", "ws")}/sync`;
-    const jwt = await token(crypto.randomBytes(16).toString("hex"));
+    const jwt = await token(userIds[0]!);
     await connect(syncUrl, jwt); // opens the database
     await sleep(300);
     const before = server.rssBytes();

@@ -12,3 +12,4 @@ export {
   type LocalClusterOptions,
   type LocalNode,
 } from "./local-cluster/local-cluster.js";
+export { AccountStore, SqliteAccountRecords, type AccountRecords } from "./accounts.js";
