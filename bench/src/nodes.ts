@@ -1,7 +1,6 @@
 import { startLocalCluster } from "@notesync/server";
 import fs from "node:fs";
 import path from "node:path";
-import S3rver from "s3rver";
 import { connect, inBatches, pushLatency } from "./capacity.js";
 import { tmp } from "./common.js";
 import { sleep } from "./procs.js";
@@ -16,7 +15,7 @@ function processUse(pid: number): { rssMiB: number; files: number } {
 
 /**
  * Multi-node capacity (issue 16): the same users on one node and spread over two, each node a
- * real process in multi-node mode behind HAProxy, with etcd and s3rver. Users sign up through
+ * real process in multi-node mode behind HAProxy, with etcd and s3rver (each its own process). Users sign up through
  * HAProxy; each has two raw protocol connections; a tenth write once a second.
  */
 export async function nodesCapacity(users = 500, seconds = 10): Promise<string> {
@@ -24,26 +23,9 @@ export async function nodesCapacity(users = 500, seconds = 10): Promise<string> 
   let baseline: number | null = null;
   for (const nodes of [1, 2]) {
     const dir = tmp("bench-nodes-");
-    const s3 = new S3rver({
-      address: "127.0.0.1",
-      port: 0,
-      silent: true,
-      directory: path.join(dir, "s3"),
-      configureBuckets: [{ name: "backups" }],
-    });
-    const { port } = await s3.run();
     const cluster = await startLocalCluster({
       nodes,
       dir: path.join(dir, "cluster"),
-      s3: {
-        endpoint: `http://127.0.0.1:${port}`,
-        url: "s3://backups/notesync",
-        env: {
-          AWS_ACCESS_KEY_ID: "S3RVER",
-          AWS_SECRET_ACCESS_KEY: "S3RVER",
-          AWS_REGION: "us-east-1",
-        },
-      },
       env: { NOTESYNC_SIGNUPS_PER_HOUR: "1000000", NOTESYNC_LOG_LEVEL: "warn" },
     });
     try {
@@ -91,7 +73,6 @@ export async function nodesCapacity(users = 500, seconds = 10): Promise<string> 
       ]);
     } finally {
       await cluster.stop();
-      await s3.close();
       fs.rmSync(dir, { recursive: true, force: true });
     }
   }

@@ -6,10 +6,12 @@ import {
   spawnManaged,
   startEtcd,
   startHaproxy,
+  startS3rver,
   waitForHttp,
   type ManagedProcess,
   type RunningEtcd,
   type RunningHaproxy,
+  type RunningS3,
 } from "./processes.js";
 
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../cli.js");
@@ -19,8 +21,6 @@ export interface LocalClusterOptions {
   readonly nodes: number;
   /** Where etcd, the nodes' data directories and every log go. */
   readonly dir: string;
-  /** The S3-compatible store's endpoint and bucket URL (`s3://bucket/prefix`). */
-  readonly s3: { readonly endpoint: string; readonly url: string; readonly env: NodeJS.ProcessEnv };
   /** HAProxy's port (default: a free one). */
   readonly port?: number;
   /** Seconds a dead node keeps its users (default 3: quick fail-over for tests and trying). */
@@ -48,18 +48,23 @@ export interface LocalCluster {
   readonly nodes: readonly LocalNode[];
   readonly etcd: RunningEtcd;
   readonly haproxy: RunningHaproxy;
-  /** Stops HAProxy, the nodes (gracefully) and etcd. */
+  readonly s3: RunningS3;
+  /** Stops HAProxy, the nodes (gracefully), etcd and the store. */
   stop(): Promise<void>;
 }
 
 /**
- * A whole multi-node NoteSync on this machine: etcd, `nodes` server processes in multi-node
- * mode and HAProxy with the shipped configuration, all on loopback. The S3-compatible store is
- * the caller's (tests run s3rver in their own process).
+ * A whole multi-node NoteSync on this machine, each part its own process on loopback: an
+ * S3-compatible store (s3rver), etcd, `nodes` server processes in multi-node mode, and HAProxy
+ * with the shipped configuration.
  */
 export async function startLocalCluster(options: LocalClusterOptions): Promise<LocalCluster> {
   fs.mkdirSync(options.dir, { recursive: true });
-  const etcd = await startEtcd(options.dir);
+  const s3 = await startS3rver(options.dir);
+  const etcd = await startEtcd(options.dir).catch(async (err: unknown) => {
+    await s3.process.stop();
+    throw err;
+  });
   const started: LocalNode[] = [];
   try {
     const secret = `local-cluster-${Math.random().toString(36).slice(2)}-secret-secret-secret`;
@@ -70,8 +75,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       const logFile = path.join(options.dir, `${id}.log`);
       const env: NodeJS.ProcessEnv = {
         ...process.env,
-        ...options.s3.env,
-        AWS_ENDPOINT_URL_S3: options.s3.endpoint,
+        ...s3.env,
         NOTESYNC_SECRET: secret,
         NOTESYNC_LOG_FORMAT: "json",
         NOTESYNC_LEASE_TTL_S: String(options.leaseTtlSeconds ?? 3),
@@ -84,7 +88,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
         `--data-dir=${dataDir}`,
         `--etcd=${etcd.endpoint}`,
         `--node-id=${id}`,
-        `--backup-url=${options.s3.url}`,
+        `--backup-url=${s3.url}`,
         "--trust-proxy=127.0.0.1",
       ];
       const launch = () => spawnManaged(id, process.execPath, args, { env, logFile });
@@ -117,15 +121,18 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       nodes: started,
       etcd,
       haproxy,
+      s3,
       async stop() {
         await haproxy.process.stop();
         await Promise.all(started.map((n) => n.process.stop()));
         await etcd.process.stop();
+        await s3.process.stop();
       },
     };
   } catch (err) {
     await Promise.all(started.map((n) => n.process.stop()));
     await etcd.process.stop();
+    await s3.process.stop();
     throw err;
   }
 }

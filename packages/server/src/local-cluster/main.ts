@@ -1,5 +1,5 @@
 // `npm run cluster`: the whole multi-node setup on this machine, to try it: an S3-compatible
-// store (s3rver, in this process), etcd, three nodes and HAProxy in front, all on loopback.
+// store (s3rver), etcd, three nodes and HAProxy in front, each its own process on loopback.
 // Ctrl-C stops everything. NOTESYNC_CLUSTER_NODES and NOTESYNC_CLUSTER_PORT change the node
 // count (default 3) and HAProxy's port (default 8787); NOTESYNC_CLUSTER_DIR keeps the data.
 import fs from "node:fs";
@@ -12,26 +12,7 @@ const port = Number(process.env.NOTESYNC_CLUSTER_PORT ?? 8787);
 const dir =
   process.env.NOTESYNC_CLUSTER_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), "notesync-cluster-"));
 
-// s3rver is a development dependency: this script runs from a checkout, not an installation.
-const { default: S3rver } = await import("s3rver");
-const s3 = new S3rver({
-  address: "127.0.0.1",
-  port: 0,
-  silent: true,
-  directory: path.join(dir, "s3"),
-  configureBuckets: [{ name: "backups" }],
-});
-const { port: s3Port } = await s3.run();
-const cluster = await startLocalCluster({
-  nodes,
-  dir,
-  port,
-  s3: {
-    endpoint: `http://127.0.0.1:${s3Port}`,
-    url: "s3://backups/notesync",
-    env: { AWS_ACCESS_KEY_ID: "S3RVER", AWS_SECRET_ACCESS_KEY: "S3RVER", AWS_REGION: "us-east-1" },
-  },
-});
+const cluster = await startLocalCluster({ nodes, dir, port });
 process.stdout.write(
   [
     "",
@@ -39,7 +20,7 @@ process.stdout.write(
     "",
     `  HAProxy   ${cluster.url}  (deploy/haproxy.cfg)`,
     `  etcd      ${cluster.etcd.endpoint}`,
-    `  S3        http://127.0.0.1:${s3Port}  (s3rver, bucket "backups")`,
+    `  S3        ${cluster.s3.endpoint}  (s3rver, bucket "backups")`,
     ...cluster.nodes.map(
       (n) => `  ${n.id.padEnd(9)} ${n.url}  pid ${n.process.pid}, log ${n.logFile}`,
     ),
@@ -53,8 +34,5 @@ for (const signal of ["SIGINT", "SIGTERM"] as const)
   process.once(signal, () => {
     if (stopping) return;
     stopping = true;
-    void cluster
-      .stop()
-      .then(() => s3.close())
-      .then(() => process.exit(0));
+    void cluster.stop().then(() => process.exit(0));
   });

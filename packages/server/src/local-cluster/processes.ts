@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { createRequire } from "node:module";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
@@ -176,4 +177,54 @@ export async function startHaproxy(
   // Any answer means HAProxy listens (503 while no node is up yet).
   await waitForHttp(`${url}/healthz`, haproxy, 20_000, () => true);
   return { url, process: haproxy };
+}
+
+export interface RunningS3 {
+  /** `http://127.0.0.1:port` */
+  readonly endpoint: string;
+  /** The backup URL for the bucket it serves. */
+  readonly url: string;
+  /** What the AWS SDK needs to reach it (with `AWS_ENDPOINT_URL_S3`). */
+  readonly env: NodeJS.ProcessEnv;
+  readonly process: ManagedProcess;
+}
+
+/**
+ * An S3-compatible store in its own process: s3rver (a development dependency; no MinIO here,
+ * shared/notes/operations.md), on loopback, with one bucket, on disk in `dir`.
+ */
+export async function startS3rver(dir: string): Promise<RunningS3> {
+  const bin = createRequire(import.meta.url).resolve("s3rver/bin/s3rver.js");
+  const port = await freePort();
+  fs.mkdirSync(path.join(dir, "s3"), { recursive: true });
+  const s3 = spawnManaged(
+    "s3rver",
+    process.execPath,
+    [
+      bin,
+      "-d",
+      path.join(dir, "s3"),
+      "-a",
+      "127.0.0.1",
+      "-p",
+      String(port),
+      "-s",
+      "--configure-bucket",
+      "backups",
+    ],
+    { logFile: path.join(dir, "s3rver.log") },
+  );
+  const endpoint = `http://127.0.0.1:${port}`;
+  await waitForHttp(endpoint, s3);
+  return {
+    endpoint,
+    url: "s3://backups/notesync",
+    env: {
+      AWS_ENDPOINT_URL_S3: endpoint,
+      AWS_ACCESS_KEY_ID: "S3RVER",
+      AWS_SECRET_ACCESS_KEY: "S3RVER",
+      AWS_REGION: "us-east-1",
+    },
+    process: s3,
+  };
 }

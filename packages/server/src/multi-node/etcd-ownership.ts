@@ -31,6 +31,8 @@ export interface EtcdOwnershipOptions {
 
 interface Owned {
   readonly since: number;
+  /** The lease the user was taken under: after that lease is lost, the entry is stale. */
+  readonly leaseId: string;
   idleSince: number | null;
 }
 
@@ -50,10 +52,15 @@ export class EtcdOwnership implements UserOwnership {
   private leaseId = "";
   private readonly owned = new Map<string, Owned>();
   private readonly acquiring = new Map<string, Promise<void>>();
-  private readonly releasing = new Map<string, Promise<void>>();
+  private readonly releasing = new Map<string, { done: Promise<void>; leaseId: string }>();
   /** Until when writes are safe: the last keep-alive's send time plus the TTL, minus a margin. */
   private writableUntil = 0;
-  private keepaliveSentAt = 0;
+  /**
+   * When each keep-alive still unanswered was sent, oldest first. A lease renewed by a response
+   * lasts from when its request was sent: a response read late (after the process was paused,
+   * say) must not count from when it was read.
+   */
+  private keepalivesSent: number[] = [];
   private watcher: Watcher | null = null;
   private sweeper: NodeJS.Timeout | null = null;
   private closed = false;
@@ -90,14 +97,22 @@ export class EtcdOwnership implements UserOwnership {
   }
 
   mayWrite(userId: string): boolean {
-    return this.owned.has(userId) && Date.now() < this.writableUntil;
+    return this.current(this.owned.get(userId));
+  }
+
+  /** Taken under the lease this node holds now, and that lease certainly not expired. */
+  private current(entry: { leaseId: string } | undefined): boolean {
+    return (
+      entry !== undefined &&
+      this.lease !== null &&
+      entry.leaseId === this.leaseId &&
+      Date.now() < this.writableUntil
+    );
   }
 
   /** Whether the user's backup is this node's to upload: it serves the user or is letting it go. */
   mayUpload(userId: string): boolean {
-    return (
-      (this.owned.has(userId) || this.releasing.has(userId)) && Date.now() < this.writableUntil
-    );
+    return this.current(this.owned.get(userId) ?? this.releasing.get(userId));
   }
 
   /** Whether the node holds a live lease (else it can serve nobody: /healthz says so). */
@@ -106,13 +121,14 @@ export class EtcdOwnership implements UserOwnership {
   }
 
   acquire(userId: string): Promise<void> {
+    // A connection that arrives while the user is being taken over waits for the take-over:
+    // until then the local file may be the stale one the restore replaces.
+    const pending = this.acquiring.get(userId);
+    if (pending) return pending;
     if (this.owned.has(userId) && this.mayWrite(userId)) return Promise.resolve();
-    let pending = this.acquiring.get(userId);
-    if (!pending) {
-      pending = this.take(userId).finally(() => this.acquiring.delete(userId));
-      this.acquiring.set(userId, pending);
-    }
-    return pending;
+    const taking = this.take(userId).finally(() => this.acquiring.delete(userId));
+    this.acquiring.set(userId, taking);
+    return taking;
   }
 
   /** Gives up every user (graceful stop) and revokes the lease, so other nodes take over at once. */
@@ -127,16 +143,24 @@ export class EtcdOwnership implements UserOwnership {
   private async newLease(): Promise<void> {
     const { etcd, leaseTtlSeconds, log } = this.options;
     const lease = etcd.lease(leaseTtlSeconds);
-    lease.on("keepaliveFired", () => (this.keepaliveSentAt = Date.now()));
+    this.keepalivesSent = [];
+    // One keep-alive stream: etcd answers its requests in order. A new stream starts afresh.
+    lease.on("keepaliveEstablished", () => (this.keepalivesSent = []));
+    lease.on("keepaliveFired", () => this.keepalivesSent.push(Date.now()));
     lease.on("keepaliveSucceeded", () => {
-      if (this.lease === lease)
-        this.writableUntil = this.keepaliveSentAt + leaseTtlSeconds * 1000 - WRITE_MARGIN_MS;
+      const sentAt = this.keepalivesSent.shift();
+      if (this.lease === lease && sentAt !== undefined)
+        this.writableUntil = Math.max(
+          this.writableUntil,
+          sentAt + leaseTtlSeconds * 1000 - WRITE_MARGIN_MS,
+        );
     });
     lease.on("lost", (err) => {
       if (this.lease !== lease || this.closed) return;
       log.error({ err }, "lost the etcd lease: no longer serving any user; taking a new lease");
       this.writableUntil = 0;
       this.lease = null;
+      this.leaseId = "";
       for (const userId of this.users) {
         this.owned.delete(userId);
         void this.options.giveUp(userId, "this node lost its lease").catch(() => undefined);
@@ -161,10 +185,11 @@ export class EtcdOwnership implements UserOwnership {
     const ownerKey = this.key("owners", userId);
     const handoverKey = this.key("handover", userId);
     let asked = false;
-    await this.releasing.get(userId);
+    await this.releasing.get(userId)?.done;
     for (;;) {
       await this.leaseReady;
       const lease = this.lease;
+      const leaseId = this.leaseId;
       if (this.closed || !lease)
         throw new ProtocolError(ErrorCode.GoingAway, "this server node is stopping; reconnecting");
       const taken = await etcd
@@ -173,16 +198,17 @@ export class EtcdOwnership implements UserOwnership {
         .else(etcd.get(ownerKey))
         .commit();
       if (taken.succeeded) {
-        this.owned.set(userId, { since: Date.now(), idleSince: null });
         try {
           const how = await this.options.takeOver(userId);
+          this.owned.set(userId, { since: Date.now(), leaseId, idleSince: null });
           log.info({ userId, node: nodeId, how }, "serving user");
         } catch (err) {
           log.error(
             { err, userId },
             "could not bring the user's database up to date; letting the user go",
           );
-          await this.release(userId, "taking over failed");
+          // Nothing was served: let the key go without uploading the file it failed to restore.
+          await this.dropOwnerKey(userId);
           throw new ProtocolError(
             ErrorCode.StorageFailed,
             `your database could not be restored on this server node: ${(err as Error).message}`,
@@ -203,10 +229,9 @@ export class EtcdOwnership implements UserOwnership {
         await etcd.leaseClient.leaseRevoke({ ID: holder.lease }).catch(() => undefined);
         continue;
       }
-      if (holderNode === nodeId) {
-        // This lease's own key, still being released: wait for the release to finish.
-        await this.releasing.get(userId);
-        await new Promise((r) => setTimeout(r, 50));
+      if (holderNode === nodeId && Date.now() < deadline) {
+        // This lease's own key: still being released, or left by a failed take-over.
+        await (this.releasing.get(userId)?.done ?? this.dropOwnerKey(userId));
         continue;
       }
       if (!asked) {
@@ -217,11 +242,17 @@ export class EtcdOwnership implements UserOwnership {
         );
         await lease.put(handoverKey).value(nodeId);
       }
-      if (Date.now() >= deadline)
+      if (Date.now() >= deadline) {
+        await etcd
+          .if(handoverKey, "Value", "==", nodeId)
+          .then(etcd.delete().key(handoverKey))
+          .commit()
+          .catch(() => undefined);
         throw new ProtocolError(
           ErrorCode.GoingAway,
           `your account is still held by server node ${holderNode ?? "?"}; reconnecting`,
         );
+      }
       await new Promise((r) => setTimeout(r, 200));
     }
   }
@@ -232,7 +263,7 @@ export class EtcdOwnership implements UserOwnership {
     if (!owned) return;
     const wait = Math.max(0, owned.since + (this.options.minHoldMs ?? 2_000) - Date.now());
     setTimeout(() => {
-      if (this.owned.get(userId) === owned)
+      if (this.owned.get(userId) === owned && this.current(owned))
         void this.release(userId, `handed over to node ${wantedBy}`);
     }, wait).unref();
   }
@@ -249,30 +280,38 @@ export class EtcdOwnership implements UserOwnership {
     }
   }
 
+  /** Deletes the user's owner key if it is this node's; on failure it expires with the lease. */
+  private async dropOwnerKey(userId: string): Promise<void> {
+    const ownerKey = this.key("owners", userId);
+    await this.options.etcd
+      .if(ownerKey, "Value", "==", this.options.nodeId)
+      .then(this.options.etcd.delete().key(ownerKey))
+      .commit()
+      .catch((err: unknown) =>
+        this.options.log.warn(
+          { err, userId },
+          "could not delete the owner key; it expires with the lease",
+        ),
+      );
+  }
+
   private release(userId: string, reason: string): Promise<void> {
     const running = this.releasing.get(userId);
-    if (running) return running;
-    const done = (async () => {
-      this.owned.delete(userId); // no more writes from here on
+    if (running) return running.done;
+    const leaseId = this.owned.get(userId)?.leaseId ?? "";
+    this.owned.delete(userId); // no more writes from here on
+    // Registered before giving up starts: its last upload checks `mayUpload`.
+    const entry = { done: Promise.resolve(), leaseId };
+    this.releasing.set(userId, entry);
+    entry.done = (async () => {
       await this.options
         .giveUp(userId, reason)
         .catch((err: unknown) =>
           this.options.log.error({ err, userId }, "giving up a user failed"),
         );
-      const ownerKey = this.key("owners", userId);
-      await this.options.etcd
-        .if(ownerKey, "Value", "==", this.options.nodeId)
-        .then(this.options.etcd.delete().key(ownerKey))
-        .commit()
-        .catch((err: unknown) =>
-          this.options.log.warn(
-            { err, userId },
-            "could not delete the owner key; it expires with the lease",
-          ),
-        );
+      await this.dropOwnerKey(userId);
       this.options.log.info({ userId, node: this.options.nodeId, reason }, "stopped serving user");
     })().finally(() => this.releasing.delete(userId));
-    this.releasing.set(userId, done);
-    return done;
+    return entry.done;
   }
 }
