@@ -32,9 +32,15 @@ let prefix: string;
 const open: RawClient[] = [];
 const dbs: UserDatabase[] = [];
 
-async function node(nodeId: string) {
+async function node(nodeId: string, idleReleaseMs?: number) {
   return testServer({
-    multiNode: { etcdEndpoints: [etcd.endpoint], nodeId, leaseTtlSeconds: 2, prefix },
+    multiNode: {
+      etcdEndpoints: [etcd.endpoint],
+      nodeId,
+      leaseTtlSeconds: 2,
+      prefix,
+      idleReleaseMs,
+    },
     // Uploads wait a minute: what reaches the backup before a hand-over is what the node
     // uploads when it lets a user go.
     backup: { url: BACKUP_URL, store: s3.store(), intervalMs: 60_000 },
@@ -190,6 +196,24 @@ describe("routing and ownership", () => {
     expect(Buffer.from(second.c.welcome!.incarnation)).not.toEqual(
       Buffer.from(first.c.welcome!.incarnation),
     );
+  }, 20_000);
+
+  it("lets a user go after their last connection closed, with their last changes uploaded", async () => {
+    await a.close();
+    a = await node("a", 300);
+    const alice = await account(a, "alice");
+    const { c, db } = await sync(a, alice);
+    pushNote(c, db, "last-on-a");
+    await c.next("ack");
+    c.close();
+    await c.closed;
+    for (let i = 0; i < 100 && (await owner(alice.userId)) !== null; i++)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(await owner(alice.userId)).toBe(null);
+    // b takes alice from the backup alone (uploads wait a minute, so a uploaded it on letting go).
+    const onB = await sync(b, alice);
+    const caughtUp = await onB.c.changesUntil(onB.c.welcome!.serverVersion);
+    expect(caughtUp.some((ch) => Buffer.from(ch.pk).includes(Buffer.from("last-on-a")))).toBe(true);
   }, 20_000);
 
   it("stops serving everyone at once when its lease is lost, then serves again on a new lease", async () => {
