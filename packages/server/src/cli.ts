@@ -45,6 +45,9 @@ Environment only:
   NOTESYNC_BACKUP_INTERVAL_MS     longest wait from a change to its upload (5000)
   NOTESYNC_LEASE_TTL_S            multi-node: seconds a dead node keeps its users (5)
   NOTESYNC_IDLE_RELEASE_MS        multi-node: a user with no connection is let go after (60000)
+  NOTESYNC_ETCD_USERNAME          multi-node: etcd user, when etcd's authentication is on
+  NOTESYNC_ETCD_PASSWORD          multi-node: that user's password
+  NOTESYNC_ETCD_CA_FILE           multi-node: CA certificate (PEM) of etcd's TLS, for https:// endpoints
   NOTESYNC_SECRET                 token signing secret (generated into the data directory when unset)
   NOTESYNC_CRSQLITE_PATH          a cr-sqlite library to load instead of the one npm install built
   NOTESYNC_HELLO_TIMEOUT_MS       close connections that do not authenticate in time (10000)
@@ -206,6 +209,13 @@ const options: ServerOptions = {
           nodeId,
           leaseTtlSeconds: positive("NOTESYNC_LEASE_TTL_S"),
           idleReleaseMs: positive("NOTESYNC_IDLE_RELEASE_MS"),
+          etcdAuth: env.NOTESYNC_ETCD_USERNAME
+            ? {
+                username: env.NOTESYNC_ETCD_USERNAME,
+                password: env.NOTESYNC_ETCD_PASSWORD ?? "",
+              }
+            : undefined,
+          etcdCaFile: env.NOTESYNC_ETCD_CA_FILE,
         }
       : undefined,
   trustProxy: list(values["trust-proxy"] ?? env.NOTESYNC_TRUST_PROXY),

@@ -87,6 +87,10 @@ export interface MultiNodeConfig {
   readonly prefix?: string;
   /** A user with no connection here for this long is let go (default 60 s). */
   readonly idleReleaseMs?: number;
+  /** etcd's password authentication, when it is on. */
+  readonly etcdAuth?: { readonly username: string; readonly password: string };
+  /** The CA certificate (PEM file) of etcd's TLS, for `https://` endpoints. */
+  readonly etcdCaFile?: string;
 }
 
 export interface BackupConfig {
@@ -117,6 +121,16 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+function connectEtcd(config: MultiNodeConfig): Etcd3 {
+  return new Etcd3({
+    hosts: [...config.etcdEndpoints],
+    auth: config.etcdAuth && { ...config.etcdAuth },
+    credentials: config.etcdCaFile
+      ? { rootCertificate: fs.readFileSync(config.etcdCaFile) }
+      : undefined,
+  });
+}
+
 const defaultWebRoot = () =>
   path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../web/dist");
 
@@ -134,9 +148,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     throw new Error(
       "multi-node mode needs a backup store (--backup-url): a node that takes a user over restores the user from it",
     );
-  const etcd = options.multiNode
-    ? new Etcd3({ hosts: [...options.multiNode.etcdEndpoints] })
-    : null;
+  const etcd = options.multiNode ? connectEtcd(options.multiNode) : null;
   const etcdPrefix = options.multiNode?.prefix ?? "notesync/";
   const accountsDb = etcd
     ? new EtcdAccountRecords(etcd, etcdPrefix, log)
@@ -215,22 +227,32 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
   let ownership: EtcdOwnership | null = null;
   if (options.multiNode && etcd && backup && accountsDb instanceof EtcdAccountRecords) {
-    ownership = await startOwnership(options.multiNode, {
-      etcd,
-      prefix: etcdPrefix,
-      log,
-      sync,
-      backup,
-      store: backupStore!,
-      usersDir: path.join(dataDir, "users"),
-    });
     const backupOfNode = backup;
-    await accountsDb.watch((userId, removed) => {
-      sync.recheckTokens(userId);
-      if (!removed) return;
-      dbs.deleteUser(userId); // this node's copy, current or stale
-      backupOfNode.userDeleted(userId);
-    });
+    try {
+      ownership = await startOwnership(options.multiNode, {
+        etcd,
+        prefix: etcdPrefix,
+        log,
+        sync,
+        backup,
+        store: backupStore!,
+        usersDir: path.join(dataDir, "users"),
+      });
+      await accountsDb.watch((userId, removed) => {
+        sync.recheckTokens(userId);
+        if (!removed) return;
+        dbs.deleteUser(userId); // this node's copy, current or stale
+        backupOfNode.userDeleted(userId);
+      });
+    } catch (err) {
+      // Nothing is listening yet: undo what started, so the caller is left with nothing open.
+      await ownership?.close();
+      await backupOfNode.close();
+      sync.close();
+      accounts.close();
+      etcd.close();
+      throw err;
+    }
   }
   /** A sign-up is answered once accounts.db is in the backup, or after a bounded wait. */
   async function accountsBackedUp(): Promise<void> {

@@ -5,6 +5,8 @@ import type { UserOwnership } from "./ownership.js";
 
 export interface EtcdOwnershipOptions {
   readonly etcd: Etcd3;
+  /** etcd's addresses, for error messages. */
+  readonly endpoints: readonly string[];
   /** This node's name; unique in the cluster (its owner keys carry it). */
   readonly nodeId: string;
   /** Key prefix in etcd, e.g. `notesync/`. */
@@ -72,8 +74,25 @@ export class EtcdOwnership implements UserOwnership {
     return `${this.options.prefix}${kind}/${userId}`;
   }
 
-  async start(): Promise<void> {
-    await (this.leaseReady = this.newLease());
+  /** Takes the node's lease; fails with a clear message when etcd does not answer in time. */
+  async start(timeoutMs = 10_000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`etcd did not grant a lease within ${timeoutMs / 1000} s`)),
+        timeoutMs,
+      );
+    });
+    try {
+      await Promise.race([(this.leaseReady = this.newLease()), late]);
+    } catch (err) {
+      throw new Error(
+        `multi-node mode cannot use etcd (${this.options.endpoints.join(", ")}): ${(err as Error).message}`,
+        { cause: err },
+      );
+    } finally {
+      clearTimeout(timer);
+    }
     this.watcher = await this.options.etcd
       .watch()
       .prefix(`${this.options.prefix}handover/`)

@@ -230,3 +230,41 @@ describe("routing and ownership", () => {
     expect(await owner(alice.userId)).toBe("a");
   }, 20_000);
 });
+
+describe("etcd with authentication on", () => {
+  it("starts only with etcd's credentials, saying why not, and then serves", async () => {
+    const secured = await startEtcd(path.join(dir, "secured"));
+    try {
+      const admin = new Etcd3({ hosts: secured.endpoint });
+      await admin.role("root").create();
+      await admin.user("root").create("root-password");
+      await admin.user("root").addRole("root");
+      await admin.auth.authEnable({});
+      admin.close();
+      const start = (password: string) =>
+        testServer({
+          multiNode: {
+            etcdEndpoints: [secured.endpoint],
+            nodeId: "secured",
+            prefix,
+            etcdAuth: { username: "root", password },
+          },
+          backup: { url: BACKUP_URL, store: s3.store(), intervalMs: 60_000 },
+        });
+      await expect(start("wrong password")).rejects.toThrow(
+        /multi-node mode cannot use etcd \(http:\/\/127\.0\.0\.1:\d+\): .*authentication failed/,
+      );
+      const server = await start("root-password");
+      try {
+        const alice = await account(server, "alice");
+        const { c } = await sync(server, alice);
+        expect(c.welcome).not.toBe(null);
+      } finally {
+        open.splice(0).forEach((c) => c.close());
+        await server.close();
+      }
+    } finally {
+      await secured.process.stop();
+    }
+  }, 30_000);
+});

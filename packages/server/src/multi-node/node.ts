@@ -30,6 +30,7 @@ export async function startOwnership(
   const { sync, backup, log } = deps;
   const ownership = new EtcdOwnership({
     etcd: deps.etcd,
+    endpoints: config.etcdEndpoints,
     nodeId: config.nodeId,
     prefix: deps.prefix,
     leaseTtlSeconds: config.leaseTtlSeconds ?? 5,
