@@ -1,4 +1,4 @@
-import { ErrorCode, type ClientChangesFrame } from "@notesync/protocol";
+import { ErrorCode, SCHEMA_VERSION, type ClientChangesFrame } from "@notesync/protocol";
 import { Etcd3 } from "etcd3";
 import crypto from "node:crypto";
 import fs from "node:fs";
@@ -163,7 +163,7 @@ describe("routing and ownership", () => {
       open.push(c);
       c.send({
         type: "hello",
-        schemaVersion: 4,
+        schemaVersion: SCHEMA_VERSION,
         siteId: db.siteId,
         serverVersion: 0,
         token: alice.token,
