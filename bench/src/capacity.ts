@@ -8,7 +8,9 @@ import { SignJWT } from "jose";
 import crypto from "node:crypto";
 import os from "node:os";
 import WebSocket from "ws";
-import { startNoteSync } from "./common.js";
+import { SqliteAccountRecords } from "@notesync/server";
+import path from "node:path";
+import { startNoteSync, tmp } from "./common.js";
 import { sleep } from "./procs.js";
 import { fmt, summarize, table } from "./stats.js";
 
@@ -31,7 +33,7 @@ interface Conn {
 }
 
 /** A raw protocol connection: hello, then wait for the end of the catch-up. */
-async function connect(syncUrl: string, jwt: string): Promise<Conn> {
+export async function connect(syncUrl: string, jwt: string): Promise<Conn> {
   const ws = new WebSocket(syncUrl);
   const conn: Conn = { ws, siteId: crypto.randomBytes(16) };
   await new Promise<void>((resolve, reject) => {
@@ -64,7 +66,21 @@ async function connect(syncUrl: string, jwt: string): Promise<Conn> {
   return conn;
 }
 
-async function inBatches<T>(
+/**
+ * A data directory whose accounts.db already holds `n` accounts (tokens are checked against it),
+ * written directly: signing up thousands through the API would spend minutes hashing passwords.
+ */
+async function withAccounts(n: number): Promise<{ dataDir: string; userIds: string[] }> {
+  const dataDir = tmp("bench-notesync-");
+  const records = new SqliteAccountRecords(path.join(dataDir, "accounts.db"));
+  const userIds = Array.from({ length: n }, () => crypto.randomBytes(16).toString("hex"));
+  for (const [i, id] of userIds.entries())
+    await records.insert({ id, username: `capacity-${i}`, passwordHash: "not-for-signing-in" }, 0);
+  records.close();
+  return { dataDir, userIds };
+}
+
+export async function inBatches<T>(
   n: number,
   batch: number,
   make: (i: number) => Promise<T>,
@@ -82,67 +98,25 @@ async function inBatches<T>(
  * connection, and the time until the other connection receives the change is the push latency.
  */
 async function step(users: number, seconds: number, workers: string) {
-  const server = await startNoteSync(undefined, workers);
+  const { dataDir, userIds } = await withAccounts(users);
+  const server = await startNoteSync(dataDir, workers);
   try {
     const syncUrl = `${server.url.replace("http", "ws")}/sync`;
     const rssBefore = server.rssBytes();
-    const pairs = await inBatches(users, 50, async () => {
-      const jwt = await token(crypto.randomBytes(16).toString("hex"));
+    const pairs = await inBatches(users, 50, async (i) => {
+      const jwt = await token(userIds[i]!);
       return [await connect(syncUrl, jwt), await connect(syncUrl, jwt)] as const;
     });
     await sleep(500);
     const rssConnected = server.rssBytes();
-    const samples: number[] = [];
-    const writers = pairs.slice(0, Math.max(1, Math.round(users / 10)));
-    for (const [, reader] of writers) {
-      reader.onChanges = (f) => {
-        const sent = Number(f.changes.find((c) => c.cid === "position")?.val ?? NaN);
-        if (Number.isFinite(sent)) samples.push(performance.now() - sent);
-      };
-    }
-    let version = 0;
-    const timers = writers.map(([writer], i) =>
-      setTimeout(
-        () => {
-          const tick = () => {
-            version++;
-            const sentAt = performance.now();
-            writer.ws.send(
-              encodeClientFrame({
-                type: "changes",
-                clientVersion: version,
-                partial: false,
-                changes: [
-                  {
-                    table: "notes",
-                    pk: PK_N1,
-                    cid: "position",
-                    val: sentAt,
-                    colVersion: version,
-                    dbVersion: version,
-                    siteId: writer.siteId,
-                    cl: 1,
-                    seq: 0,
-                  },
-                ],
-              }),
-            );
-          };
-          tick();
-          timers.push(setInterval(tick, 1000));
-        },
-        (1000 * i) / writers.length,
-      ),
-    );
-    await sleep(seconds * 1000 + 500);
-    timers.forEach((t) => clearInterval(t));
+    const latency = await pushLatency(pairs, seconds);
     const rssLoaded = server.rssBytes();
     for (const [a, b] of pairs) {
       a.ws.terminate();
       b.ws.terminate();
     }
     return {
-      latency: summarize(samples.slice(writers.length)),
+      latency,
       rssBefore,
       rssConnected,
       rssLoaded,
@@ -153,12 +127,71 @@ async function step(users: number, seconds: number, workers: string) {
   }
 }
 
+/**
+ * A tenth of the pairs write once a second from their first connection for `seconds`; the push
+ * latency is the time until the pair's other connection receives the change.
+ */
+export async function pushLatency(
+  pairs: readonly (readonly [Conn, Conn])[],
+  seconds: number,
+): Promise<ReturnType<typeof summarize>> {
+  const samples: number[] = [];
+  const writers = pairs.slice(0, Math.max(1, Math.round(pairs.length / 10)));
+  for (const [, reader] of writers) {
+    reader.onChanges = (f) => {
+      const sent = Number(f.changes.find((c) => c.cid === "position")?.val ?? NaN);
+      if (Number.isFinite(sent)) samples.push(performance.now() - sent);
+    };
+  }
+  let version = 0;
+  const timers = writers.map(([writer], i) =>
+    setTimeout(
+      () => {
+        const tick = () => {
+          version++;
+          const sentAt = performance.now();
+          writer.ws.send(
+            encodeClientFrame({
+              type: "changes",
+              clientVersion: version,
+              partial: false,
+              changes: [
+                {
+                  table: "notes",
+                  pk: PK_N1,
+                  cid: "position",
+                  val: sentAt,
+                  colVersion: version,
+                  dbVersion: version,
+                  siteId: writer.siteId,
+                  cl: 1,
+                  seq: 0,
+                },
+              ],
+            }),
+          );
+        };
+        tick();
+        timers.push(setInterval(tick, 1000));
+      },
+      (1000 * i) / writers.length,
+    ),
+  );
+  await sleep(seconds * 1000 + 500);
+  timers.forEach((t) => clearInterval(t));
+  return summarize(samples.slice(writers.length));
+}
+
 /** Server memory per idle connection: many connections of one user (one database). */
 async function idleMemory(connections: number) {
-  const server = await startNoteSync(undefined, "1");
+  const { dataDir, userIds } = await withAccounts(1);
+  // Past the per-account connection limit (64 by default), which this measurement is not about.
+  const server = await startNoteSync(dataDir, "1", {
+    NOTESYNC_CONNECTIONS_PER_USER: String(connections + 1),
+  });
   try {
     const syncUrl = `${server.url.replace("http", "ws")}/sync`;
-    const jwt = await token(crypto.randomBytes(16).toString("hex"));
+    const jwt = await token(userIds[0]!);
     await connect(syncUrl, jwt); // opens the database
     await sleep(300);
     const before = server.rssBytes();

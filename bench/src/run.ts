@@ -5,6 +5,7 @@ import { capacity } from "./capacity.js";
 import { catchUp } from "./catchup.js";
 import { importSpeed } from "./import.js";
 import { liveLatency } from "./live.js";
+import { nodesCapacity } from "./nodes.js";
 import { search } from "./search.js";
 import { startup } from "./startup.js";
 import { typing } from "./typing.js";
@@ -44,6 +45,12 @@ if (want("search")) {
 if (want("capacity")) {
   console.log("\n## Capacity: users with two connections each, a tenth writing once a second");
   console.log(await capacity(list(process.env.BENCH_USERS)));
+}
+if (want("nodes")) {
+  console.log(
+    "\n## Several nodes: the same users on one node and on two, behind HAProxy with etcd",
+  );
+  console.log(await nodesCapacity(Number(process.env.BENCH_NODE_USERS ?? 500)));
 }
 if (want("startup")) {
   console.log("\n## Start-up: a returning user's page load to a usable note list");

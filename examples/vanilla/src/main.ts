@@ -151,7 +151,7 @@ async function start(session: Session): Promise<void> {
   const sync = createCrossTabSyncClient({
     name, // the tabs of one user share one connection
     db,
-    url: `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/sync`,
+    url: `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/sync?user=${session.userId}`,
     getToken: () => session.token,
   });
   // Open documents hear about the server's and other tabs' writes from the sync client.

@@ -1,4 +1,4 @@
-import { AccountFailure, AccountStore, ImportWriter } from "@notesync/server";
+import { AccountFailure, AccountStore, ImportWriter, SqliteAccountRecords } from "@notesync/server";
 import fs from "node:fs";
 import path from "node:path";
 
@@ -7,13 +7,16 @@ export type PasswordSource = (username: string) => Promise<string>;
 
 /** A NoteSync data directory as the importer uses it: accounts, and each user's database. */
 export class DataDirectory {
+  private readonly records: SqliteAccountRecords;
   private readonly accounts: AccountStore;
 
   constructor(readonly dir: string) {
     if (!fs.existsSync(dir))
       throw new Error(`${dir} does not exist: give the server's --data-dir (NOTESYNC_DATA_DIR)`);
     fs.mkdirSync(path.join(dir, "users"), { recursive: true });
-    this.accounts = new AccountStore(path.join(dir, "accounts.db"));
+    // accounts.db, as one server node keeps it (a multi-node cluster keeps accounts in etcd).
+    this.records = new SqliteAccountRecords(path.join(dir, "accounts.db"));
+    this.accounts = new AccountStore(this.records);
   }
 
   /** The user's id; the account is created (with a password from `password`) when missing. */
@@ -35,7 +38,7 @@ export class DataDirectory {
   ): Promise<{ id: string; created: boolean }[]> {
     const planned: { username: string; id: string | null; password: string }[] = [];
     for (const username of usernames) {
-      const id = this.accounts.userIdOf(username);
+      const id = await this.userIdOf(username);
       if (id) {
         planned.push({ username, id, password: "" });
         continue;
@@ -60,8 +63,8 @@ export class DataDirectory {
   }
 
   /** The user's id, or null when there is no such account. */
-  userIdOf(username: string): string | null {
-    return this.accounts.userIdOf(username);
+  async userIdOf(username: string): Promise<string | null> {
+    return (await this.records.byUsername(username))?.id ?? null;
   }
 
   /** A writer into the user's database (the server's file for them). */
@@ -70,7 +73,7 @@ export class DataDirectory {
   }
 
   close(): void {
-    this.accounts.close();
+    this.records.close();
   }
 }
 

@@ -43,10 +43,10 @@ afterEach(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-const accountExists = (username: string) => {
+const accountExists = async (username: string) => {
   const data = new DataDirectory(dataDir);
   try {
-    return data.userIdOf(username) !== null;
+    return (await data.userIdOf(username)) !== null;
   } finally {
     data.close();
   }
@@ -145,6 +145,6 @@ it("refuses bad input with one clear line and changes nothing", async () => {
   const notUrl = await cli(["couchdb", "notes", "--user", "carol", ...base]);
   expect(notUrl.stderr).toContain('"notes" is not a URL');
 
-  expect(accountExists("carol")).toBe(false);
+  expect(await accountExists("carol")).toBe(false);
   expect(fs.readdirSync(path.join(dataDir, "users"))).toEqual([]);
 });

@@ -261,8 +261,8 @@ it("a wrong table or column stops the import with Postgres's reason, before any 
   expect(missing.stderr).toContain('has no line "bob:<password>" for the new account bob');
   const data = new DataDirectory(dataDir);
   try {
-    expect(data.userIdOf("alice")).toBeNull();
-    expect(data.userIdOf("dave")).toBeNull();
+    expect(await data.userIdOf("alice")).toBeNull();
+    expect(await data.userIdOf("dave")).toBeNull();
   } finally {
     data.close();
   }

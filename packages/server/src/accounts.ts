@@ -41,19 +41,39 @@ export interface AccountStoreOptions {
   readonly now?: () => number;
 }
 
+/** A user's account as stored. */
+export interface AccountRecord {
+  readonly id: string;
+  readonly username: string;
+  readonly passwordHash: string;
+}
+
 /**
- * Users, their password hashes and which of their sessions were ended, in `accounts.db` beside
- * the user databases.
+ * Where accounts are kept: `accounts.db` beside the user databases (one node), or etcd
+ * (several nodes: `EtcdAccountRecords`). Everything else about accounts (hashing, throttling,
+ * validation) is `AccountStore`'s, the same for both.
  */
-export class AccountStore implements SessionRegistry {
+export interface AccountRecords {
+  /** Throws `AccountFailure(UsernameTaken)` when the name (case-insensitive) is in use. */
+  insert(record: AccountRecord, createdAt: number): Promise<void>;
+  byUsername(username: string): Promise<AccountRecord | undefined>;
+  byId(userId: string): Promise<AccountRecord | undefined>;
+  /** Sets a new password hash and ends every session of the user. */
+  setPassword(userId: string, passwordHash: string): Promise<void>;
+  /** Removes the user and every record of their sessions. */
+  remove(userId: string): Promise<void>;
+  signOut(sessionId: string, userId: string, expiresAt: number): Promise<void>;
+  signOutEverywhere(userId: string): Promise<void>;
+  sessionGeneration(userId: string): Promise<number | null>;
+  isSignedOut(sessionId: string): Promise<boolean>;
+  close(): void;
+}
+
+/** Users, their password hashes and which of their sessions were ended, in `accounts.db`. */
+export class SqliteAccountRecords implements AccountRecords {
   private readonly db: Database.Database;
-  private readonly throttle: LoginThrottle;
-  private readonly passwords: PasswordHasher;
 
-  private readonly now: () => number;
-
-  constructor(file: string, options: AccountStoreOptions = {}) {
-    this.now = options.now ?? Date.now;
+  constructor(file: string) {
     this.db = new Database(file);
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("busy_timeout = 5000"); // several server processes may share it
@@ -71,8 +91,6 @@ export class AccountStore implements SessionRegistry {
       expires_at INTEGER NOT NULL
     )`);
     this.addSessionGeneration();
-    this.throttle = new LoginThrottle(options.loginThrottle);
-    this.passwords = new PasswordHasher(options.hashConcurrency);
   }
 
   /** `users.session_generation`, added to databases from before sessions could be ended. */
@@ -85,6 +103,110 @@ export class AccountStore implements SessionRegistry {
         this.db.exec("ALTER TABLE users ADD COLUMN session_generation INTEGER NOT NULL DEFAULT 0");
       })
       .immediate();
+  }
+
+  insert(record: AccountRecord, createdAt: number): Promise<void> {
+    try {
+      this.db
+        .prepare("INSERT INTO users (id, username, password_hash, created_at) VALUES (?, ?, ?, ?)")
+        .run(record.id, record.username, record.passwordHash, createdAt);
+    } catch (err) {
+      if ((err as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE")
+        return Promise.reject(
+          new AccountFailure(AccountError.UsernameTaken, "that username is taken"),
+        );
+      throw err;
+    }
+    return Promise.resolve();
+  }
+
+  byUsername(username: string): Promise<AccountRecord | undefined> {
+    return Promise.resolve(this.row("username = ?", username));
+  }
+
+  byId(userId: string): Promise<AccountRecord | undefined> {
+    return Promise.resolve(this.row("id = ?", userId));
+  }
+
+  private row(where: string, value: string): AccountRecord | undefined {
+    return this.db
+      .prepare(`SELECT id, username, password_hash AS passwordHash FROM users WHERE ${where}`)
+      .get(value) as AccountRecord | undefined;
+  }
+
+  setPassword(userId: string, passwordHash: string): Promise<void> {
+    this.db
+      .prepare(
+        "UPDATE users SET password_hash = ?, session_generation = session_generation + 1 WHERE id = ?",
+      )
+      .run(passwordHash, userId);
+    return Promise.resolve();
+  }
+
+  remove(userId: string): Promise<void> {
+    this.db.transaction(() => {
+      this.db.prepare("DELETE FROM signed_out_sessions WHERE user_id = ?").run(userId);
+      this.db.prepare("DELETE FROM users WHERE id = ?").run(userId);
+    })();
+    // The write-ahead log still holds the pages as they were: copy the zeroed pages back into
+    // the database and empty it, so the user's name and hash are nowhere on disk.
+    this.db.pragma("wal_checkpoint(TRUNCATE)");
+    return Promise.resolve();
+  }
+
+  signOut(sessionId: string, userId: string, expiresAt: number): Promise<void> {
+    this.db.prepare("DELETE FROM signed_out_sessions WHERE expires_at < ?").run(Date.now());
+    this.db
+      .prepare(
+        "INSERT OR IGNORE INTO signed_out_sessions (id, user_id, expires_at) VALUES (?, ?, ?)",
+      )
+      .run(sessionId, userId, expiresAt);
+    return Promise.resolve();
+  }
+
+  signOutEverywhere(userId: string): Promise<void> {
+    this.db
+      .prepare("UPDATE users SET session_generation = session_generation + 1 WHERE id = ?")
+      .run(userId);
+    return Promise.resolve();
+  }
+
+  sessionGeneration(userId: string): Promise<number | null> {
+    const row = this.db.prepare("SELECT session_generation FROM users WHERE id = ?").get(userId) as
+      { session_generation: number } | undefined;
+    return Promise.resolve(row?.session_generation ?? null);
+  }
+
+  isSignedOut(sessionId: string): Promise<boolean> {
+    return Promise.resolve(
+      this.db.prepare("SELECT 1 FROM signed_out_sessions WHERE id = ?").get(sessionId) !==
+        undefined,
+    );
+  }
+
+  /** A consistent copy of `accounts.db` in a new file (`VACUUM INTO`), for backups. */
+  snapshotTo(file: string): void {
+    this.db.prepare("VACUUM INTO ?").run(file);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+/** Sign-up, sign-in, passwords and sessions, over any `AccountRecords`. */
+export class AccountStore implements SessionRegistry {
+  private readonly throttle: LoginThrottle;
+  private readonly passwords: PasswordHasher;
+  private readonly now: () => number;
+
+  constructor(
+    readonly records: AccountRecords,
+    options: AccountStoreOptions = {},
+  ) {
+    this.now = options.now ?? Date.now;
+    this.throttle = new LoginThrottle(options.loginThrottle);
+    this.passwords = new PasswordHasher(options.hashConcurrency);
   }
 
   static validate(body: unknown): { username: string; password: string } {
@@ -114,36 +236,18 @@ export class AccountStore implements SessionRegistry {
 
   async signup(username: string, password: string): Promise<string> {
     const id = crypto.randomBytes(16).toString("hex");
-    const hash = await this.passwords.hash(password);
-    try {
-      this.db
-        .prepare("INSERT INTO users (id, username, password_hash, created_at) VALUES (?, ?, ?, ?)")
-        .run(id, username, hash, Date.now());
-    } catch (err) {
-      if ((err as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE") {
-        throw new AccountFailure(AccountError.UsernameTaken, "that username is taken");
-      }
-      throw err;
-    }
+    const passwordHash = await this.passwords.hash(password);
+    await this.records.insert({ id, username, passwordHash }, Date.now());
     return id;
-  }
-
-  /** The id of the account named `username` (any case), or null when there is none. */
-  userIdOf(username: string): string | null {
-    const row = this.db.prepare("SELECT id FROM users WHERE username = ?").get(username) as
-      { id: string } | undefined;
-    return row?.id ?? null;
   }
 
   /** The user id for valid credentials. `address` (the caller's) is one of the throttle's keys. */
   async login(username: string, password: string, address: string): Promise<string> {
-    const row = this.db
-      .prepare("SELECT id, password_hash FROM users WHERE username = ?")
-      .get(username) as { id: string; password_hash: string } | undefined;
+    const row = await this.records.byUsername(username);
     await this.checkPassword(
       username,
       password,
-      row?.password_hash,
+      row?.passwordHash,
       address,
       "wrong username or password",
     );
@@ -157,23 +261,15 @@ export class AccountStore implements SessionRegistry {
     newPassword: string,
     address: string,
   ): Promise<void> {
-    const row = this.db
-      .prepare("SELECT username, password_hash FROM users WHERE id = ?")
-      .get(userId) as { username: string; password_hash: string } | undefined;
-    if (!row) throw new AccountFailure(AccountError.Unauthorized, "the account does not exist");
+    const row = await this.existing(userId);
     await this.checkPassword(
       row.username,
       oldPassword,
-      row.password_hash,
+      row.passwordHash,
       address,
       "wrong password",
     );
-    const hash = await this.passwords.hash(newPassword);
-    this.db
-      .prepare(
-        "UPDATE users SET password_hash = ?, session_generation = session_generation + 1 WHERE id = ?",
-      )
-      .run(hash, userId);
+    await this.records.setPassword(userId, await this.passwords.hash(newPassword));
   }
 
   /**
@@ -181,48 +277,37 @@ export class AccountStore implements SessionRegistry {
    * theirs is valid any more. Their database file is the caller's to delete.
    */
   async deleteAccount(userId: string, password: string, address: string): Promise<void> {
-    const row = this.db
-      .prepare("SELECT username, password_hash FROM users WHERE id = ?")
-      .get(userId) as { username: string; password_hash: string } | undefined;
+    const row = await this.existing(userId);
+    await this.checkPassword(row.username, password, row.passwordHash, address, "wrong password");
+    await this.records.remove(userId);
+  }
+
+  private async existing(userId: string): Promise<AccountRecord> {
+    const row = await this.records.byId(userId);
     if (!row) throw new AccountFailure(AccountError.Unauthorized, "the account does not exist");
-    await this.checkPassword(row.username, password, row.password_hash, address, "wrong password");
-    this.db.transaction(() => {
-      this.db.prepare("DELETE FROM signed_out_sessions WHERE user_id = ?").run(userId);
-      this.db.prepare("DELETE FROM users WHERE id = ?").run(userId);
-    })();
-    // The write-ahead log still holds the pages as they were: copy the zeroed pages back into
-    // the database and empty it, so the user's name and hash are nowhere on disk.
-    this.db.pragma("wal_checkpoint(TRUNCATE)");
+    return row;
   }
 
   /** Ends one session; a token without a session id can only be ended with all the others. */
-  signOut(session: Session): void {
+  signOut(session: Session): Promise<void> {
     if (session.sessionId === null) return this.signOutEverywhere(session.userId);
-    const now = Date.now();
-    this.db.prepare("DELETE FROM signed_out_sessions WHERE expires_at < ?").run(now);
-    this.db
-      .prepare(
-        "INSERT OR IGNORE INTO signed_out_sessions (id, user_id, expires_at) VALUES (?, ?, ?)",
-      )
-      .run(session.sessionId, session.userId, Math.max(session.expiresAt, now));
-  }
-
-  signOutEverywhere(userId: string): void {
-    this.db
-      .prepare("UPDATE users SET session_generation = session_generation + 1 WHERE id = ?")
-      .run(userId);
-  }
-
-  sessionGeneration(userId: string): number | null {
-    const row = this.db.prepare("SELECT session_generation FROM users WHERE id = ?").get(userId) as
-      { session_generation: number } | undefined;
-    return row?.session_generation ?? null;
-  }
-
-  isSignedOut(sessionId: string): boolean {
-    return (
-      this.db.prepare("SELECT 1 FROM signed_out_sessions WHERE id = ?").get(sessionId) !== undefined
+    return this.records.signOut(
+      session.sessionId,
+      session.userId,
+      Math.max(session.expiresAt, Date.now()),
     );
+  }
+
+  signOutEverywhere(userId: string): Promise<void> {
+    return this.records.signOutEverywhere(userId);
+  }
+
+  sessionGeneration(userId: string): Promise<number | null> {
+    return this.records.sessionGeneration(userId);
+  }
+
+  isSignedOut(sessionId: string): Promise<boolean> {
+    return this.records.isSignedOut(sessionId);
   }
 
   /** Throttled, queued scrypt; throws unless `password` matches `stored`. */
@@ -247,12 +332,7 @@ export class AccountStore implements SessionRegistry {
     this.throttle.succeeded(username, address, this.now());
   }
 
-  /** A consistent copy of `accounts.db` in a new file (`VACUUM INTO`), for backups. */
-  snapshotTo(file: string): void {
-    this.db.prepare("VACUUM INTO ?").run(file);
-  }
-
   close(): void {
-    this.db.close();
+    this.records.close();
   }
 }

@@ -82,13 +82,28 @@ interface Reply {
 }
 type Route = (req: IncomingMessage) => Promise<Reply>;
 
+/**
+ * The caller's address: the connection's, or behind a trusted proxy (HAProxy with
+ * `option forwardfor`) the last address in its `X-Forwarded-For`, so sign-in throttles and
+ * sign-up limits count callers, not the proxy.
+ */
+export function clientAddress(
+  req: IncomingMessage,
+  trustedProxies: ReadonlySet<string> = new Set(),
+): string {
+  const peer = (req.socket.remoteAddress ?? "unknown").replace(/^::ffff:/, "");
+  const forwarded = req.headers["x-forwarded-for"];
+  if (!trustedProxies.has(peer) || typeof forwarded !== "string") return peer;
+  return forwarded.split(",").at(-1)?.trim() || peer;
+}
+
 function routes(
   accounts: AccountStore,
   tokens: TokenService,
   signups: SignupLimit,
   hooks: { onAccountDeleted: (userId: string) => Promise<void> },
+  address: (req: IncomingMessage) => string,
 ): Record<string, Route> {
-  const address = (req: IncomingMessage) => req.socket.remoteAddress ?? "unknown";
   const signedIn = async (status: number, userId: string, done: string): Promise<Reply> => ({
     status,
     body: { token: await tokens.sign(userId), userId },
@@ -107,12 +122,12 @@ function routes(
     },
     "/api/logout": async (req) => {
       const session = await authenticate(req, tokens);
-      accounts.signOut(session);
+      await accounts.signOut(session);
       return { status: 204, userId: session.userId, done: "signed out" };
     },
     "/api/logout-everywhere": async (req) => {
       const { userId } = await authenticate(req, tokens);
-      accounts.signOutEverywhere(userId);
+      await accounts.signOutEverywhere(userId);
       return { status: 204, userId, done: "signed out everywhere" };
     },
     "/api/password": async (req) => {
@@ -150,8 +165,16 @@ export function createAccountsApi(
   onAccountsChanged: () => Promise<void> = () => Promise.resolve(),
   /** Called once an account is removed: end its connections, delete its database. */
   onAccountDeleted: (userId: string) => Promise<void> = async () => undefined,
+  /** Addresses of proxies whose `X-Forwarded-For` names the caller. */
+  trustedProxies: ReadonlySet<string> = new Set(),
 ) {
-  const table = routes(accounts, tokens, new SignupLimit(signupsPerHour), { onAccountDeleted });
+  const table = routes(
+    accounts,
+    tokens,
+    new SignupLimit(signupsPerHour),
+    { onAccountDeleted },
+    (req) => clientAddress(req, trustedProxies),
+  );
   const ending = new Set(["/api/logout", "/api/logout-everywhere", "/api/password"]);
   return async (req: IncomingMessage, res: ServerResponse, pathname: string): Promise<boolean> => {
     const route = Object.hasOwn(table, pathname) ? table[pathname] : undefined;

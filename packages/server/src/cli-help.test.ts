@@ -11,8 +11,20 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const cli = path.resolve(here, "../dist/cli.js");
 const repo = path.resolve(here, "../../..");
 
-/** Set by the primary for its workers: not a setting. */
-const INTERNAL = new Set(["NOTESYNC_CLUSTER_WORKER"]);
+/**
+ * Set by the primary for its workers, read by the shipped HAProxy configuration (which the
+ * local cluster launcher fills in) or by `npm run cluster` (README, "Several nodes"): not
+ * settings of the server.
+ */
+const INTERNAL = new Set([
+  "NOTESYNC_CLUSTER_WORKER",
+  "NOTESYNC_CLUSTER_NODES",
+  "NOTESYNC_CLUSTER_PORT",
+  "NOTESYNC_CLUSTER_DIR",
+  "NOTESYNC_HAPROXY_BIND",
+  "NOTESYNC_NODE",
+  "NOTESYNC_NODE1",
+]);
 
 function sourceFiles(dir: string): string[] {
   return fs

@@ -34,12 +34,22 @@ Options (each also read from the environment variable shown):
   --backup-url <url>      continuous backup to S3-compatible storage, s3://bucket/prefix
                           NOTESYNC_BACKUP_URL (off); endpoint and credentials from
                           AWS_ENDPOINT_URL(_S3), AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION
+  --etcd <url,url>        multi-node mode: etcd client URLs; needs --backup-url and --node-id
+                          NOTESYNC_ETCD_ENDPOINTS (off: one node, no etcd)
+  --node-id <name>        this node's name, unique in the cluster  NOTESYNC_NODE_ID
+  --trust-proxy <a,b>     proxies (e.g. HAProxy) whose X-Forwarded-For names the caller
+                          NOTESYNC_TRUST_PROXY (none)
   --import-origin <a,b>   origins of old PouchDB apps whose import page may sign in and
                           send documents here (CORS)  NOTESYNC_IMPORT_ORIGINS (none)
   -h, --help              this text
 
 Environment only:
   NOTESYNC_BACKUP_INTERVAL_MS     longest wait from a change to its upload (5000)
+  NOTESYNC_LEASE_TTL_S            multi-node: seconds a dead node keeps its users (5)
+  NOTESYNC_IDLE_RELEASE_MS        multi-node: a user with no connection is let go after (60000)
+  NOTESYNC_ETCD_USERNAME          multi-node: etcd user, when etcd's authentication is on
+  NOTESYNC_ETCD_PASSWORD          multi-node: that user's password
+  NOTESYNC_ETCD_CA_FILE           multi-node: CA certificate (PEM) of etcd's TLS, for https:// endpoints
   NOTESYNC_SECRET                 token signing secret (generated into the data directory when unset)
   NOTESYNC_CRSQLITE_PATH          a cr-sqlite library to load instead of the one npm install built
   NOTESYNC_HELLO_TIMEOUT_MS       close connections that do not authenticate in time (10000)
@@ -61,6 +71,9 @@ const OPTIONS = {
   "metrics-token": { type: "string" },
   "hash-concurrency": { type: "string" },
   "backup-url": { type: "string" },
+  etcd: { type: "string" },
+  "node-id": { type: "string" },
+  "trust-proxy": { type: "string" },
   "import-origin": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -168,6 +181,22 @@ function resourceLimits() {
   }
 }
 
+const list = (value: string | undefined) =>
+  value
+    ?.split(",")
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== "");
+const etcdEndpoints = list(values.etcd ?? env.NOTESYNC_ETCD_ENDPOINTS);
+const nodeId = values["node-id"] ?? env.NOTESYNC_NODE_ID;
+if (etcdEndpoints?.length) {
+  if (!nodeId) fail("multi-node mode (--etcd) needs --node-id <name>, unique in the cluster", 2);
+  if (!backupUrl)
+    fail(
+      "multi-node mode (--etcd) needs --backup-url: a node that takes a user over restores the user from it",
+      2,
+    );
+}
+
 const options: ServerOptions = {
   host: values.host ?? env.NOTESYNC_HOST ?? "127.0.0.1",
   port,
@@ -185,6 +214,23 @@ const options: ServerOptions = {
   backup: backupUrl
     ? { url: backupUrl, intervalMs: positive("NOTESYNC_BACKUP_INTERVAL_MS") }
     : undefined,
+  multiNode:
+    etcdEndpoints?.length && nodeId
+      ? {
+          etcdEndpoints,
+          nodeId,
+          leaseTtlSeconds: positive("NOTESYNC_LEASE_TTL_S"),
+          idleReleaseMs: positive("NOTESYNC_IDLE_RELEASE_MS"),
+          etcdAuth: env.NOTESYNC_ETCD_USERNAME
+            ? {
+                username: env.NOTESYNC_ETCD_USERNAME,
+                password: env.NOTESYNC_ETCD_PASSWORD ?? "",
+              }
+            : undefined,
+          etcdCaFile: env.NOTESYNC_ETCD_CA_FILE,
+        }
+      : undefined,
+  trustProxy: list(values["trust-proxy"] ?? env.NOTESYNC_TRUST_PROXY),
 };
 if (backupUrl && workers > 1)
   fail(

@@ -144,6 +144,12 @@ export class DbCache {
     }
   }
 
+  /** Closes the user's database if it is open (another node serves the user now). */
+  closeUser(userId: string): void {
+    const hub = this.hubs.get(userId);
+    if (hub) this.closeHub(hub);
+  }
+
   /**
    * Closes the user's database and deletes its files (the WAL and shared memory too). End the
    * user's connections first. Later opens are refused, so a connection that was verified just

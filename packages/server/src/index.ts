@@ -6,7 +6,14 @@ export { wsSessionSocket, type SessionSocket } from "./sync/session-socket.js";
 export { TokenService, type SessionRegistry } from "./tokens.js";
 export { s3Store, parseBackupUrl, type ObjectStore } from "./backup/object-store.js";
 export { restoreFromBackup, type RestoreOptions } from "./backup/restore.js";
-export { AccountStore, AccountFailure } from "./accounts.js";
+export {
+  startLocalCluster,
+  type LocalCluster,
+  type LocalClusterOptions,
+  type LocalNode,
+} from "./local-cluster/local-cluster.js";
+export { AccountStore, SqliteAccountRecords, type AccountRecords } from "./accounts.js";
+export { AccountFailure } from "./accounts.js";
 export { ImportWriter, addCounts, emptyCounts, type WriteCounts } from "./import/import-writer.js";
 export {
   NoteMapper,

@@ -8,8 +8,12 @@ import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { WebSocketServer, type WebSocket } from "ws";
-import { AccountStore } from "./accounts.js";
-import { DEFAULT_SIGNUPS_PER_HOUR, createAccountsApi, sendJson } from "./api.js";
+import { AccountStore, SqliteAccountRecords } from "./accounts.js";
+import { DEFAULT_SIGNUPS_PER_HOUR, clientAddress, createAccountsApi, sendJson } from "./api.js";
+import { Etcd3 } from "etcd3";
+import { EtcdAccountRecords } from "./multi-node/etcd-accounts.js";
+import type { EtcdOwnership } from "./multi-node/etcd-ownership.js";
+import { startOwnership } from "./multi-node/node.js";
 import { createImportApi } from "./import/import-api.js";
 import type { LoginThrottleOptions } from "./login-throttle.js";
 import { createMetricsAccess } from "./metrics-access.js";
@@ -69,6 +73,27 @@ export interface ServerOptions {
   readonly backup?: BackupConfig;
   /** Origins of old PouchDB apps whose import page may sign in and send documents (CORS). */
   readonly importOrigins?: readonly string[];
+  /** Several nodes behind HAProxy, coordinated by etcd (needs `backup`); one node when absent. */
+  readonly multiNode?: MultiNodeConfig;
+  /** Proxies (addresses) whose `X-Forwarded-For` names the caller, e.g. HAProxy's. */
+  readonly trustProxy?: readonly string[];
+}
+
+export interface MultiNodeConfig {
+  /** etcd client URLs (`http://host:2379`). */
+  readonly etcdEndpoints: readonly string[];
+  /** This node's name, unique in the cluster. */
+  readonly nodeId: string;
+  /** How long a dead node keeps its users before others take them (default 5 s). */
+  readonly leaseTtlSeconds?: number;
+  /** Key prefix in etcd (default `notesync/`), so clusters can share one etcd. */
+  readonly prefix?: string;
+  /** A user with no connection here for this long is let go (default 60 s). */
+  readonly idleReleaseMs?: number;
+  /** etcd's password authentication, when it is on. */
+  readonly etcdAuth?: { readonly username: string; readonly password: string };
+  /** The CA certificate (PEM file) of etcd's TLS, for `https://` endpoints. */
+  readonly etcdCaFile?: string;
 }
 
 export interface BackupConfig {
@@ -99,6 +124,16 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+function connectEtcd(config: MultiNodeConfig): Etcd3 {
+  return new Etcd3({
+    hosts: [...config.etcdEndpoints],
+    auth: config.etcdAuth && { ...config.etcdAuth },
+    credentials: config.etcdCaFile
+      ? { rootCertificate: fs.readFileSync(config.etcdCaFile) }
+      : undefined,
+  });
+}
+
 const defaultWebRoot = () =>
   path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../web/dist");
 
@@ -112,7 +147,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const metrics = createMetrics();
   const secret = TokenService.loadSecret(dataDir, options.secret, log);
   const now = options.clock ? () => options.clock!.now() : Date.now;
-  const accounts = new AccountStore(path.join(dataDir, "accounts.db"), {
+  if (options.multiNode && !options.backup)
+    throw new Error(
+      "multi-node mode needs a backup store (--backup-url): a node that takes a user over restores the user from it",
+    );
+  const etcd = options.multiNode ? connectEtcd(options.multiNode) : null;
+  const etcdPrefix = options.multiNode?.prefix ?? "notesync/";
+  const accountsDb = etcd
+    ? new EtcdAccountRecords(etcd, etcdPrefix, log)
+    : new SqliteAccountRecords(path.join(dataDir, "accounts.db"));
+  const accounts = new AccountStore(accountsDb, {
     hashConcurrency: options.hashConcurrency,
     loginThrottle: options.loginThrottle,
     now,
@@ -160,20 +204,58 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       dbs.deleteUser(userId);
       backup?.userDeleted(userId);
     },
+    new Set(options.trustProxy ?? []),
   );
+  let backupStore: ObjectStore | null = null;
   if (options.backup) {
     const store = options.backup.store ?? s3Store({ url: options.backup.url });
+    backupStore = store;
     backup = new BackupService({
       store,
       dbs,
       log,
       metrics,
       intervalMs: options.backup.intervalMs ?? 5_000,
-      snapshotAccounts: (file) => accounts.snapshotTo(file),
+      snapshotAccounts:
+        accountsDb instanceof SqliteAccountRecords
+          ? (file) => accountsDb.snapshotTo(file)
+          : undefined,
+      serves: (userId) => ownership?.mayUpload(userId) ?? true,
       clock: options.clock,
     });
-    backup.start(path.join(dataDir, "users"));
+    // A node's local files may be stale (another node served their users since): it backs up
+    // only the users it serves, from when it serves them.
+    backup.start(options.multiNode ? null : path.join(dataDir, "users"));
     log.info({ store: store.description }, "continuous backup on");
+  }
+  let ownership: EtcdOwnership | null = null;
+  if (options.multiNode && etcd && backup && accountsDb instanceof EtcdAccountRecords) {
+    const backupOfNode = backup;
+    try {
+      ownership = await startOwnership(options.multiNode, {
+        etcd,
+        prefix: etcdPrefix,
+        log,
+        sync,
+        backup,
+        store: backupStore!,
+        usersDir: path.join(dataDir, "users"),
+      });
+      await accountsDb.watch((userId, removed) => {
+        sync.recheckTokens(userId);
+        if (!removed) return;
+        dbs.deleteUser(userId); // this node's copy, current or stale
+        backupOfNode.userDeleted(userId);
+      });
+    } catch (err) {
+      // Nothing is listening yet: undo what started, so the caller is left with nothing open.
+      await ownership?.close();
+      await backupOfNode.close();
+      sync.close();
+      accounts.close();
+      etcd.close();
+      throw err;
+    }
   }
   /** A sign-up is answered once accounts.db is in the backup, or after a bounded wait. */
   async function accountsBackedUp(): Promise<void> {
@@ -203,6 +285,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   const importApi = createImportApi({
     origins: options.importOrigins ?? [],
+    // A node may not hold the user's database: writing its file there would fork it.
+    unavailable: options.multiNode ? "imports go through a single-node server for now" : null,
     tokens,
     pathFor: (userId) => dbs.pathFor(userId),
     storagePerUserBytes: resources.storagePerUserBytes,
@@ -212,8 +296,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const server = http.createServer((req, res) => {
     const pathname = new URL(req.url ?? "/", "http://x").pathname;
     void (async () => {
-      if (pathname === "/healthz")
-        return sendJson(res, 200, { ok: true, connections: sessions.size });
+      if (pathname === "/healthz") {
+        // A node without its etcd lease can serve nobody: the router sends users elsewhere.
+        const ok = ownership?.healthy ?? true;
+        return sendJson(res, ok ? 200 : 503, {
+          ok,
+          connections: sessions.size,
+          ...(ownership && { node: options.multiNode?.nodeId, users: ownership.users.length }),
+        });
+      }
       if (pathname === "/metrics") {
         if (!metricsAllowed(req))
           return sendJson(res, 403, {
@@ -241,6 +332,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
 
   // Until its hello is verified a connection may send only small messages (raiseMessageLimit).
+  const trustedProxies = new Set(options.trustProxy ?? []);
   const wss = new WebSocketServer({ noServer: true, maxPayload: resources.preAuthMessageBytes });
   const alive = new WeakMap<WebSocket, boolean>();
   server.on("upgrade", (req, socket, head) => {
@@ -251,7 +343,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     wss.handleUpgrade(req, socket, head, (ws) => {
       alive.set(ws, true);
       ws.on("pong", () => alive.set(ws, true));
-      sync.accept(wsSessionSocket(ws), req.socket.remoteAddress ?? "unknown");
+      const routedUser = new URL(req.url ?? "/", "http://x").searchParams.get("user");
+      sync.accept(wsSessionSocket(ws), clientAddress(req, trustedProxies), routedUser);
       ws.on("error", (err) => log.debug({ err }, "socket error"));
     });
   });
@@ -290,6 +383,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       closing ??= (async () => {
         clearInterval(pinger);
         const httpClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+        // Users go to other nodes with everything uploaded, then the lease is revoked.
+        await ownership?.close();
         sync.goAway();
         // Give "going away" a moment to reach clients, then cut whatever is left.
         await new Promise((r) => setTimeout(r, 50));
@@ -307,6 +402,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         }
         sync.close();
         accounts.close();
+        etcd?.close();
         log.info("NoteSync server stopped");
       })();
       return closing;

@@ -23,8 +23,8 @@ export interface Session {
  */
 export interface SessionRegistry {
   /** Raised by "sign out everywhere" and password changes; null for no such user. */
-  sessionGeneration(userId: string): number | null;
-  isSignedOut(sessionId: string): boolean;
+  sessionGeneration(userId: string): Promise<number | null>;
+  isSignedOut(sessionId: string): Promise<boolean>;
 }
 
 /**
@@ -61,7 +61,7 @@ export class TokenService {
   }
 
   async sign(userId: string): Promise<string> {
-    const generation = this.sessions.sessionGeneration(userId);
+    const generation = await this.sessions.sessionGeneration(userId);
     if (generation === null) throw new Error(`no user ${userId}`);
     return new SignJWT({ gen: generation })
       .setProtectedHeader({ alg: "HS256" })
@@ -89,9 +89,12 @@ export class TokenService {
     const generation = payload.gen ?? 0;
     if (typeof generation !== "number") throw new Error("token has a malformed generation");
     const sessionId = typeof payload.jti === "string" ? payload.jti : null;
-    const current = this.sessions.sessionGeneration(payload.sub);
+    const current = await this.sessions.sessionGeneration(payload.sub);
     if (current === null) throw new Error("the account does not exist");
-    if (generation !== current || (sessionId !== null && this.sessions.isSignedOut(sessionId)))
+    if (
+      generation !== current ||
+      (sessionId !== null && (await this.sessions.isSignedOut(sessionId)))
+    )
       throw new Error("this session was signed out");
     return { userId: payload.sub, sessionId, expiresAt: (payload.exp ?? 0) * 1000 };
   }

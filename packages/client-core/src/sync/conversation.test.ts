@@ -45,7 +45,7 @@ class World {
   readonly tokens = new TokenService(
     "conversation-test-secret-conversation-test",
     TOKEN_TTL_S,
-    { sessionGeneration: () => 0, isSignedOut: () => false },
+    { sessionGeneration: () => Promise.resolve(0), isSignedOut: () => Promise.resolve(false) },
     () => this.clock.now(),
   );
   host = this.newHost();

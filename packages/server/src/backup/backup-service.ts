@@ -36,8 +36,10 @@ export interface BackupOptions {
   readonly metrics: Metrics;
   /** Uploads happen at most this long after a user's database changed. */
   readonly intervalMs: number;
-  /** Writes `accounts.db` as it is now into the given file (a consistent copy). */
-  readonly snapshotAccounts: (file: string) => void;
+  /** Writes `accounts.db` as it is now into the given file (a consistent copy); absent when accounts live elsewhere (etcd). */
+  readonly snapshotAccounts?: (file: string) => void;
+  /** Whether this process may upload the user's backup (multi-node: it serves the user); default yes. */
+  readonly serves?: (userId: string) => boolean;
   readonly clock?: Clock;
 }
 
@@ -68,12 +70,34 @@ export class BackupService {
     this.tmp = fs.mkdtempSync(path.join(os.tmpdir(), "notesync-backup-"));
   }
 
-  /** Backs up every user database in the data directory that the store lacks (after a restart). */
-  start(usersDir: string): void {
-    for (const file of fs.existsSync(usersDir) ? fs.readdirSync(usersDir) : [])
-      if (/^[a-f0-9]{32}\.db$/.test(file)) this.dirty.add(file.slice(0, -3));
-    this.accountsDirty = true;
+  /**
+   * Backs up every user database in the data directory that the store lacks (after a restart).
+   * With `usersDir` null (multi-node: local files may be stale), only what changes from now on.
+   */
+  start(usersDir: string | null): void {
+    if (usersDir !== null)
+      for (const file of fs.existsSync(usersDir) ? fs.readdirSync(usersDir) : [])
+        if (/^[a-f0-9]{32}\.db$/.test(file)) this.dirty.add(file.slice(0, -3));
+    this.accountsDirty = this.options.snapshotAccounts !== undefined;
     this.schedule(0);
+  }
+
+  /** Uploads what the user's backup lacks now (before another node takes the user over). */
+  async flushUser(userId: string): Promise<void> {
+    await this.running?.catch(() => undefined);
+    if (!this.dirty.delete(userId)) return;
+    try {
+      await this.uploadUser(userId);
+    } catch (err) {
+      this.dirty.add(userId);
+      throw err;
+    }
+  }
+
+  /** Another node may write the user's backup now: drop what this one remembers of it. */
+  forget(userId: string): void {
+    this.dirty.delete(userId);
+    this.manifests.delete(userId);
   }
 
   /** A user's database has new commits. */
@@ -180,12 +204,14 @@ export class BackupService {
 
   private async uploadAccounts(): Promise<void> {
     this.accountsDirty = false;
-    this.accountsUploading = true;
+    const { snapshotAccounts } = this.options;
     const waiters = this.accountsWaiters.splice(0);
+    if (!snapshotAccounts) return waiters.forEach((w) => w.resolve());
+    this.accountsUploading = true;
     try {
       const file = path.join(this.tmp, "accounts.db");
       fs.rmSync(file, { force: true });
-      this.options.snapshotAccounts(file);
+      snapshotAccounts(file);
       await this.put(ACCOUNTS_KEY, fs.readFileSync(file), "accounts");
       fs.rmSync(file, { force: true });
       for (const w of waiters) w.resolve();
@@ -199,6 +225,7 @@ export class BackupService {
   }
 
   private async uploadUser(userId: string): Promise<void> {
+    if (this.options.serves && !this.options.serves(userId)) return; // its new node backs it up
     const db = this.options.dbs.open(userId).db;
     const incarnation = Buffer.from(db.incarnation).toString("hex");
     let manifest = await this.manifest(userId);

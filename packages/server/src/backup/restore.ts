@@ -3,7 +3,13 @@ import Database from "better-sqlite3";
 import fs from "node:fs";
 import path from "node:path";
 import { UserDatabase } from "../user-db.js";
-import { ACCOUNTS_KEY, backedUpVersion, manifestKey, parseManifest } from "./manifest.js";
+import {
+  ACCOUNTS_KEY,
+  backedUpVersion,
+  manifestKey,
+  parseManifest,
+  type Manifest,
+} from "./manifest.js";
 import type { ObjectStore } from "./object-store.js";
 
 export interface RestoreOptions {
@@ -65,36 +71,57 @@ export async function restoreFromBackup(options: RestoreOptions): Promise<{ user
 
   for (const [i, userId] of users.entries()) {
     const manifest = parseManifest((await store.get(manifestKey(userId)))!, manifestKey(userId));
-    const restoring = path.join(usersDir, `${userId}.db.restoring`);
-    fs.rmSync(restoring, { force: true });
-    const snapshot = await store.get(manifest.snapshot.key);
-    if (!snapshot)
-      throw new Error(`user ${userId}: the snapshot ${manifest.snapshot.key} is missing`);
-    fs.writeFileSync(restoring, snapshot);
-    const db = new UserDatabase(restoring);
-    try {
-      for (const segment of manifest.segments) {
-        const bytes = await store.get(segment.key);
-        if (!bytes) throw new Error(`user ${userId}: the changes ${segment.key} are missing`);
-        const frame = decodeServerFrame(bytes, {
-          ...DEFAULT_LIMITS,
-          maxFrameBytes: Math.max(DEFAULT_LIMITS.maxFrameBytes, bytes.length),
-        });
-        if (!frame.ok || frame.frame.type !== "changes")
-          throw new Error(`user ${userId}: ${segment.key} is not a changes frame`);
-        db.applyRestored(frame.frame.changes);
-      }
-      db.newIncarnation(); // a history devices have not all seen
-      const check = db.integrityCheck();
-      if (check !== "ok") throw new Error(`user ${userId}: integrity_check says ${check}`);
-      const notes = db.query<{ n: number }>("SELECT count(*) AS n FROM notes")[0]!.n;
-      progress(
-        `user ${i + 1}/${users.length} ${userId}: ${notes} notes, up to version ${backedUpVersion(manifest)} (${manifest.segments.length} change files after the snapshot), integrity ok`,
-      );
-    } finally {
-      db.close();
-    }
-    fs.renameSync(restoring, path.join(usersDir, `${userId}.db`));
+    const notes = await restoreUserDatabase(store, manifest, path.join(usersDir, `${userId}.db`));
+    progress(
+      `user ${i + 1}/${users.length} ${userId}: ${notes} notes, up to version ${backedUpVersion(manifest)} (${manifest.segments.length} change files after the snapshot), integrity ok`,
+    );
   }
   return { users: users.length };
+}
+
+/**
+ * Rebuilds one user's database at `file` from the snapshot and changes `manifest` names, with a
+ * new incarnation, checked with `integrity_check`; returns its note count. The file is written
+ * beside `file` and renamed into place, so a failed restore leaves `file` as it was.
+ */
+export async function restoreUserDatabase(
+  store: ObjectStore,
+  manifest: Manifest,
+  file: string,
+): Promise<number> {
+  const { userId } = manifest;
+  const restoring = `${file}.restoring`;
+  fs.rmSync(restoring, { force: true });
+  const snapshot = await store.get(manifest.snapshot.key);
+  if (!snapshot)
+    throw new Error(`user ${userId}: the snapshot ${manifest.snapshot.key} is missing`);
+  fs.writeFileSync(restoring, snapshot);
+  const db = new UserDatabase(restoring);
+  let notes: number;
+  try {
+    for (const segment of manifest.segments) {
+      const bytes = await store.get(segment.key);
+      if (!bytes) throw new Error(`user ${userId}: the changes ${segment.key} are missing`);
+      const frame = decodeServerFrame(bytes, {
+        ...DEFAULT_LIMITS,
+        maxFrameBytes: Math.max(DEFAULT_LIMITS.maxFrameBytes, bytes.length),
+      });
+      if (!frame.ok || frame.frame.type !== "changes")
+        throw new Error(`user ${userId}: ${segment.key} is not a changes frame`);
+      db.applyRestored(frame.frame.changes);
+    }
+    db.newIncarnation(); // a history devices have not all seen
+    const check = db.integrityCheck();
+    if (check !== "ok") throw new Error(`user ${userId}: integrity_check says ${check}`);
+    notes = db.query<{ n: number }>("SELECT count(*) AS n FROM notes")[0]!.n;
+  } catch (err) {
+    db.close();
+    fs.rmSync(restoring, { force: true });
+    throw err;
+  }
+  db.close();
+  for (const stale of [`${file}-wal`, `${file}-shm`, `${file}-journal`])
+    fs.rmSync(stale, { force: true });
+  fs.renameSync(restoring, file);
+  return notes;
 }

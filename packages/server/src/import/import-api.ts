@@ -24,6 +24,8 @@ export interface ImportApiOptions {
   readonly pathFor: (userId: string) => string;
   /** The size a user's database may reach (NOTESYNC_STORAGE_PER_USER_MB): imports stop there too. */
   readonly storagePerUserBytes: number;
+  /** Why this server takes no imports (answered with 501), or null when it does. */
+  readonly unavailable?: string | null;
   readonly log: Logger;
 }
 
@@ -74,6 +76,10 @@ export function createImportApi(options: ImportApiOptions) {
     if (pathname !== "/api/import/pouchdb") return false;
     if (req.method !== "POST") {
       sendJson(res, 405, { error: "method_not_allowed", message: "use POST" }, { allow: "POST" });
+      return true;
+    }
+    if (options.unavailable) {
+      sendJson(res, 501, { error: "not_implemented", message: options.unavailable });
       return true;
     }
     try {

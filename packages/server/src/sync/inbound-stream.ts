@@ -18,6 +18,8 @@ export interface InboundOptions {
   readonly metrics: Metrics;
   /** Called after a client's changes were committed to a user's database. */
   readonly onCommit?: (userId: string) => void;
+  /** Whether this node may still write the user's database (multi-node: it holds the lease). */
+  readonly mayWrite: (userId: string) => boolean;
 }
 
 /**
@@ -47,6 +49,11 @@ export class InboundStream {
     if (!whole) return null;
     const { changes, clientVersion } = whole;
     if (changes.length === 0) return { type: "ack", clientVersion };
+    if (!this.options.mayWrite(this.hub.userId))
+      throw new ProtocolError(
+        ErrorCode.GoingAway,
+        "this server node no longer serves your account (another node took it over): nothing was applied; reconnecting",
+      );
     const db = this.hub.db;
     const receiverVersion = db.dbVersion();
     changes.forEach((change, i) => {

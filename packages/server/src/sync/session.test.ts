@@ -33,7 +33,7 @@ describe("SyncSession over an in-memory socket", () => {
     tokens = new TokenService(
       "session-test-secret-session-test-secret",
       3600,
-      { sessionGeneration: () => 0, isSignedOut: () => false },
+      { sessionGeneration: () => Promise.resolve(0), isSignedOut: () => Promise.resolve(false) },
       () => clock.now(),
     );
     host = new SyncHost({

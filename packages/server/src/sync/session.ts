@@ -13,6 +13,7 @@ import type { Logger } from "pino";
 import type { DbCache } from "../db-cache.js";
 import type { Metrics } from "../metrics.js";
 import type { ResourceLimits } from "../resource-limits.js";
+import type { UserOwnership } from "../multi-node/ownership.js";
 import type { TokenService } from "../tokens.js";
 import { StorageError } from "../user-db.js";
 import { AckRecorder } from "./ack-recorder.js";
@@ -40,6 +41,10 @@ export interface SessionDeps {
   /** Stop reading the database for this connection while more than this many bytes are unsent. */
   readonly highWaterBytes: number;
   readonly resources: ResourceLimits;
+  /** Which users this node may serve (one node: all of them). */
+  readonly ownership: UserOwnership;
+  /** Refuse connections whose URL does not name their user (`/sync?user=`), for the router. */
+  readonly requireRoutedUser: boolean;
 }
 
 type State = "awaiting-hello" | "authenticating" | "open" | "closed";
@@ -70,6 +75,8 @@ export class SyncSession implements HubMember {
     private readonly socket: SessionSocket,
     private readonly deps: SessionDeps,
     remote: string,
+    /** The user the connection's URL names (`/sync?user=`), by which the router picked this node. */
+    private readonly routedUser: string | null,
     /** Called once, when the connection has closed. */
     private readonly onEnd: () => void = () => undefined,
   ) {
@@ -138,15 +145,10 @@ export class SyncSession implements HubMember {
     this.refuse(new ProtocolError(ErrorCode.StorageFailed, error.message));
   }
 
-  /** Server shutdown: tell the client, then close with 1001 (going away). */
-  goAway(): void {
+  /** Server shutdown, or the user moves to another node: tell the client, close with 1001. */
+  goAway(message = "server is shutting down"): void {
     if (this.state === "closed") return;
-    this.writer.send({
-      type: "error",
-      code: ErrorCode.GoingAway,
-      message: "server is shutting down",
-      fatal: true,
-    });
+    this.writer.send({ type: "error", code: ErrorCode.GoingAway, message, fatal: true });
     this.stop();
     this.socket.close(1001, "going away");
   }
@@ -205,6 +207,15 @@ export class SyncSession implements HubMember {
     const userId = await verifyHello(hello, this.deps.tokens);
     if (this.state !== "authenticating") return; // closed while verifying
     const { deps } = this;
+    if (this.routedUser !== userId && (deps.requireRoutedUser || this.routedUser !== null))
+      throw new ProtocolError(
+        ErrorCode.Unauthorized,
+        this.routedUser === null
+          ? "connect to /sync?user=<your user id>: the router sends each user to the node that serves them"
+          : "this connection's URL names another user than its token",
+      );
+    await deps.ownership.acquire(userId);
+    if (this.state !== "authenticating") return; // closed while the node took the user over
     const { hub, fromServerVersion, headServerVersion, incarnationChange } = admit(
       userId,
       hello,
@@ -226,6 +237,7 @@ export class SyncSession implements HubMember {
           storagePerUserBytes: deps.resources.storagePerUserBytes,
           metrics: deps.metrics,
           onCommit: deps.onCommit,
+          mayWrite: deps.ownership.mayWrite.bind(deps.ownership),
         },
         this.log,
       ),

@@ -9,6 +9,7 @@ import type { Logger } from "pino";
 import { DbCache } from "../db-cache.js";
 import { createMetrics, type Metrics } from "../metrics.js";
 import { DEFAULT_RESOURCE_LIMITS, type ResourceLimits } from "../resource-limits.js";
+import { SINGLE_NODE, type UserOwnership } from "../multi-node/ownership.js";
 import type { TokenService } from "../tokens.js";
 import { SyncSession, type SessionDeps } from "./session.js";
 import type { SessionSocket } from "./session-socket.js";
@@ -31,6 +32,10 @@ export interface SyncHostOptions {
   readonly onCommit?: (userId: string) => void;
   /** Called when a user's database has new commits, whoever made them (the backup). */
   readonly onCommitted?: (userId: string) => void;
+  /** Which users this node may serve (default: all, one node). Set later with `setOwnership`. */
+  readonly ownership?: UserOwnership;
+  /** Refuse connections whose URL does not name their user (behind a router: multi-node). */
+  readonly requireRoutedUser?: boolean;
 }
 
 /**
@@ -43,7 +48,7 @@ export class SyncHost {
   readonly sessions = new Set<SyncSession>();
   readonly limits: Limits;
   readonly resources: ResourceLimits;
-  private readonly deps: SessionDeps;
+  private deps: SessionDeps;
 
   constructor(options: SyncHostOptions) {
     const clock = options.clock ?? systemClock;
@@ -75,12 +80,34 @@ export class SyncHost {
       highWaterBytes: options.highWaterBytes ?? 1024 * 1024,
       resources: this.resources,
       onCommit: options.onCommit,
+      ownership: options.ownership ?? SINGLE_NODE,
+      requireRoutedUser: options.requireRoutedUser ?? false,
     };
   }
 
+  /** Which users this node may serve, from now on. */
+  setOwnership(ownership: UserOwnership, requireRoutedUser: boolean): void {
+    this.deps = { ...this.deps, ownership, requireRoutedUser };
+  }
+
+  /** Whether any connection of the user is open here. */
+  hasConnections(userId: string): boolean {
+    for (const s of this.sessions) if (s.userId === userId) return true;
+    return false;
+  }
+
+  /**
+   * This node stops serving the user: its connections are told to go away (they reconnect and
+   * reach the user's new node) and its database is closed.
+   */
+  giveUp(userId: string, message: string): void {
+    for (const s of this.sessions) if (s.userId === userId) s.goAway(message);
+    this.dbs.closeUser(userId);
+  }
+
   /** Starts syncing over a new connection from `remote` (an address, for the logs). */
-  accept(socket: SessionSocket, remote: string): SyncSession {
-    const session = new SyncSession(socket, this.deps, remote, () => {
+  accept(socket: SessionSocket, remote: string, routedUser: string | null = null): SyncSession {
+    const session = new SyncSession(socket, this.deps, remote, routedUser, () => {
       this.sessions.delete(session);
       this.deps.metrics.connections.dec();
     });

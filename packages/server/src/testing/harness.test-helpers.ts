@@ -81,8 +81,9 @@ export class RawClient {
     );
   }
 
-  static async connect(server: RunningServer): Promise<RawClient> {
-    const ws = new WebSocket(server.syncUrl);
+  /** Connects to the server's `/sync`, or to a full sync URL (with `?user=`, say). */
+  static async connect(server: RunningServer | string): Promise<RawClient> {
+    const ws = new WebSocket(typeof server === "string" ? server : server.syncUrl);
     await new Promise((resolve, reject) => {
       ws.once("open", resolve);
       ws.once("error", reject);
@@ -92,7 +93,7 @@ export class RawClient {
 
   /** Connects and completes hello/welcome, then waits for the catch-up to finish. */
   static async sync(
-    server: RunningServer,
+    server: RunningServer | string,
     token: string,
     siteId: Uint8Array,
     serverVersion = 0,

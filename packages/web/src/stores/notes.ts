@@ -126,7 +126,7 @@ export const useNotesStore = defineStore("notes", () => {
       openError.value = `could not open the local database: ${(err as Error).message}`;
       return;
     }
-    const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/sync`;
+    const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/sync?user=${session.userId}`;
     const sync = createCrossTabSyncClient({
       name: `notesync-${session.userId}`,
       db,
