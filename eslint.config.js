@@ -9,6 +9,7 @@ const layers = {
   "packages/crsqlite-native/src/**": ["@notesync/*"],
   "packages/client-core/src/**": ["@notesync/server*", "@notesync/web*"],
   "packages/server/src/**": ["@notesync/client-core*", "@notesync/web*"],
+  "packages/import/src/**": ["@notesync/client-core*", "@notesync/web*"],
   "packages/web/src/**": [
     "@notesync/server*",
     "@notesync/crsqlite-native*",

@@ -3,6 +3,7 @@ import { backupCost } from "./backup.js";
 import { browserLatency } from "./browser.js";
 import { capacity } from "./capacity.js";
 import { catchUp } from "./catchup.js";
+import { importSpeed } from "./import.js";
 import { liveLatency } from "./live.js";
 import { nodesCapacity } from "./nodes.js";
 import { search } from "./search.js";
@@ -58,5 +59,9 @@ if (want("startup")) {
 if (want("browser")) {
   console.log("\n## Browser: keystroke in one Chromium context -> visible in another");
   console.log(await browserLatency());
+}
+if (want("import")) {
+  console.log("\n## Import: notesync-import couchdb beside PouchDB's own replication (issue 17)");
+  console.log(await importSpeed(list(process.env.BENCH_IMPORT_DOCS)?.[0]));
 }
 process.exit(0);

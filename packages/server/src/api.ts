@@ -8,7 +8,8 @@ export const DEFAULT_SIGNUPS_PER_HOUR = 20;
 import type { Session, TokenService } from "./tokens.js";
 
 const MAX_BODY = 16 * 1024;
-const STATUS: Record<string, number> = {
+/** The HTTP status of each refusal. */
+export const ACCOUNT_ERROR_STATUS: Record<string, number> = {
   [AccountError.InvalidInput]: 400,
   [AccountError.UsernameTaken]: 409,
   [AccountError.BadCredentials]: 401,
@@ -35,7 +36,7 @@ export function sendJson(
  * The JSON body of an account request. Other content types are refused: a form or `fetch` from
  * another site may send text/plain without asking first (CORS), but not application/json.
  */
-async function readJson(req: IncomingMessage): Promise<unknown> {
+export async function readJson(req: IncomingMessage, maxBytes = MAX_BODY): Promise<unknown> {
   const type = (req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
   if (type !== "application/json")
     throw new AccountFailure(
@@ -46,7 +47,7 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY)
+    if (size > maxBytes)
       throw new AccountFailure(AccountError.InvalidInput, "request body too large");
     chunks.push(chunk as Buffer);
   }
@@ -58,7 +59,7 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 }
 
 /** The session of the request's `Authorization: Bearer <token>`. */
-async function authenticate(req: IncomingMessage, tokens: TokenService): Promise<Session> {
+export async function authenticate(req: IncomingMessage, tokens: TokenService): Promise<Session> {
   const [scheme, token] = (req.headers.authorization ?? "").split(" ");
   if (scheme?.toLowerCase() !== "bearer" || !token)
     throw new AccountFailure(AccountError.Unauthorized, "send Authorization: Bearer <token>");
@@ -197,7 +198,12 @@ export function createAccountsApi(
       const headers: Record<string, string> = err.retryAfterSeconds
         ? { "retry-after": String(err.retryAfterSeconds) }
         : {};
-      sendJson(res, STATUS[err.code] ?? 400, { error: err.code, message: err.message }, headers);
+      sendJson(
+        res,
+        ACCOUNT_ERROR_STATUS[err.code] ?? 400,
+        { error: err.code, message: err.message },
+        headers,
+      );
     }
     return true;
   };

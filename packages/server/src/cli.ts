@@ -39,6 +39,8 @@ Options (each also read from the environment variable shown):
   --node-id <name>        this node's name, unique in the cluster  NOTESYNC_NODE_ID
   --trust-proxy <a,b>     proxies (e.g. HAProxy) whose X-Forwarded-For names the caller
                           NOTESYNC_TRUST_PROXY (none)
+  --import-origin <a,b>   origins of old PouchDB apps whose import page may sign in and
+                          send documents here (CORS)  NOTESYNC_IMPORT_ORIGINS (none)
   -h, --help              this text
 
 Environment only:
@@ -72,6 +74,7 @@ const OPTIONS = {
   etcd: { type: "string" },
   "node-id": { type: "string" },
   "trust-proxy": { type: "string" },
+  "import-origin": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -147,6 +150,14 @@ try {
   fail((err as Error).message, 2);
 }
 
+const importOrigins = (values["import-origin"] ?? env.NOTESYNC_IMPORT_ORIGINS ?? "")
+  .split(",")
+  .map((entry) => entry.trim().replace(/\/+$/, ""))
+  .filter((entry) => entry !== "");
+for (const origin of importOrigins)
+  if (!/^https?:\/\/[^/]+$/.test(origin))
+    fail(`invalid --import-origin ${origin}: an origin such as https://old-app.example`, 2);
+
 function logFormat(): LogFormat {
   const format = values["log-format"] ?? env.NOTESYNC_LOG_FORMAT ?? defaultLogFormat();
   if (format === "json" || format === "pretty") return format;
@@ -199,6 +210,7 @@ const options: ServerOptions = {
   metricsToken: values["metrics-token"] ?? env.NOTESYNC_METRICS_TOKEN,
   hashConcurrency,
   signupsPerHour: positive("NOTESYNC_SIGNUPS_PER_HOUR"),
+  importOrigins,
   backup: backupUrl
     ? { url: backupUrl, intervalMs: positive("NOTESYNC_BACKUP_INTERVAL_MS") }
     : undefined,

@@ -13,3 +13,28 @@ export {
   type LocalNode,
 } from "./local-cluster/local-cluster.js";
 export { AccountStore, SqliteAccountRecords, type AccountRecords } from "./accounts.js";
+export { AccountFailure } from "./accounts.js";
+export { ImportWriter, addCounts, emptyCounts, type WriteCounts } from "./import/import-writer.js";
+export {
+  NoteMapper,
+  DEFAULT_FIELDS,
+  NOTE_FIELDS,
+  fieldMapping,
+  type FieldOverrides,
+  type MapFunction,
+  type MappedNote,
+} from "./import/note-mapping.js";
+export type {
+  ImportedNote,
+  ImportedVersion,
+  ImportedDeletion,
+  UnmappedDocument,
+} from "./import/imported-note.js";
+export {
+  convertChanges,
+  hasConflicts,
+  type CouchChange,
+  type CouchDoc,
+  type AttachmentStub,
+  type ConvertedChanges,
+} from "./import/couch-changes.js";

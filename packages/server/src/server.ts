@@ -14,6 +14,7 @@ import { Etcd3 } from "etcd3";
 import { EtcdAccountRecords } from "./multi-node/etcd-accounts.js";
 import type { EtcdOwnership } from "./multi-node/etcd-ownership.js";
 import { startOwnership } from "./multi-node/node.js";
+import { createImportApi } from "./import/import-api.js";
 import type { LoginThrottleOptions } from "./login-throttle.js";
 import { createMetricsAccess } from "./metrics-access.js";
 import { createMetrics } from "./metrics.js";
@@ -70,6 +71,8 @@ export interface ServerOptions {
   readonly clock?: Clock;
   /** Continuous backup to object storage; off when absent. */
   readonly backup?: BackupConfig;
+  /** Origins of old PouchDB apps whose import page may sign in and send documents (CORS). */
+  readonly importOrigins?: readonly string[];
   /** Several nodes behind HAProxy, coordinated by etcd (needs `backup`); one node when absent. */
   readonly multiNode?: MultiNodeConfig;
   /** Proxies (addresses) whose `X-Forwarded-For` names the caller, e.g. HAProxy's. */
@@ -280,6 +283,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }))
     metrics.limit.set({ name }, value);
 
+  const importApi = createImportApi({
+    origins: options.importOrigins ?? [],
+    // A node may not hold the user's database: writing its file there would fork it.
+    unavailable: options.multiNode ? "imports go through a single-node server for now" : null,
+    tokens,
+    pathFor: (userId) => dbs.pathFor(userId),
+    storagePerUserBytes: resources.storagePerUserBytes,
+    log,
+  });
+
   const server = http.createServer((req, res) => {
     const pathname = new URL(req.url ?? "/", "http://x").pathname;
     void (async () => {
@@ -306,6 +319,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         res.writeHead(200, { "content-type": metrics.registry.contentType });
         return res.end(text);
       }
+      if (await importApi(req, res, pathname)) return;
       if (await accountsApi(req, res, pathname)) return;
       if (serveStatic?.(req, res)) return;
       sendJson(res, 404, { error: "not_found", message: `nothing at ${pathname}` });
