@@ -285,8 +285,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   const importApi = createImportApi({
     origins: options.importOrigins ?? [],
-    // A node may not hold the user's database: writing its file there would fork it.
-    unavailable: options.multiNode ? "imports go through a single-node server for now" : null,
+    // Multi-node: the node takes the user first, so the import writes the database it serves.
+    acquire: ownership ? (userId) => ownership!.acquire(userId) : undefined,
+    mayWrite: ownership ? (userId) => ownership!.mayWrite(userId) : undefined,
+    // The backup hears of commits through the user's open database; an import may come when
+    // none is open.
+    written: (userId) => backup?.userChanged(userId),
     tokens,
     pathFor: (userId) => dbs.pathFor(userId),
     storagePerUserBytes: resources.storagePerUserBytes,

@@ -22,7 +22,7 @@ form.addEventListener("submit", (event) => {
   void (async () => {
     try {
       const url = server.value.replace(/\/+$/, "");
-      const token = await signIn(
+      const { token, userId } = await signIn(
         url,
         $<HTMLInputElement>("username").value,
         $<HTMLInputElement>("password").value,
@@ -31,6 +31,7 @@ form.addEventListener("submit", (event) => {
         name: database.value,
         server: url,
         token,
+        userId,
         onProgress: (r) => (progress.textContent = `${r.documents} documents sent`),
       });
       const c = report.counts;

@@ -48,9 +48,15 @@ async function post(url: string, body: unknown, token?: string): Promise<unknown
 }
 
 /** A NoteSync session token for the user. */
-export async function signIn(server: string, username: string, password: string): Promise<string> {
-  const answer = (await post(`${server}/api/login`, { username, password })) as { token: string };
-  return answer.token;
+export async function signIn(
+  server: string,
+  username: string,
+  password: string,
+): Promise<{ token: string; userId: string }> {
+  return (await post(`${server}/api/login`, { username, password })) as {
+    token: string;
+    userId: string;
+  };
 }
 
 export interface SendOptions {
@@ -59,6 +65,8 @@ export interface SendOptions {
   /** The NoteSync server, `https://notes.example`. */
   readonly server: string;
   readonly token: string;
+  /** The signed-in user: named in the URL, so a multi-node router sends it to the user's node. */
+  readonly userId: string;
   /** Documents per request. */
   readonly batchSize?: number;
   readonly onProgress?: (report: BrowserImportReport) => void;
@@ -88,10 +96,8 @@ async function sendInParts(
     await sendInParts(options, changes.slice(half), leaves, report);
     return;
   }
-  const answer = (await post(`${options.server}/api/import/pouchdb`, body, options.token)) as Omit<
-    BrowserImportReport,
-    "documents"
-  >;
+  const url = `${options.server}/api/import/pouchdb?user=${encodeURIComponent(options.userId)}`;
+  const answer = (await post(url, body, options.token)) as Omit<BrowserImportReport, "documents">;
   for (const [key, n] of Object.entries(answer.counts))
     report.counts[key] = (report.counts[key] ?? 0) + n;
   report.designDocuments += answer.designDocuments;

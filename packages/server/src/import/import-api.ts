@@ -24,8 +24,15 @@ export interface ImportApiOptions {
   readonly pathFor: (userId: string) => string;
   /** The size a user's database may reach (NOTESYNC_STORAGE_PER_USER_MB): imports stop there too. */
   readonly storagePerUserBytes: number;
-  /** Why this server takes no imports (answered with 501), or null when it does. */
-  readonly unavailable?: string | null;
+  /**
+   * Multi-node: waits until this node serves the user (the import writes the database it
+   * serves); rejects with a `ProtocolError` when it cannot in time. One node: resolves at once.
+   */
+  readonly acquire?: (userId: string) => Promise<void>;
+  /** Whether this node may write the user's database now (multi-node: it holds the lease). */
+  readonly mayWrite?: (userId: string) => boolean;
+  /** Called after an import wrote to the user's database (the backup uploads it). */
+  readonly written?: (userId: string) => void;
   readonly log: Logger;
 }
 
@@ -78,14 +85,39 @@ export function createImportApi(options: ImportApiOptions) {
       sendJson(res, 405, { error: "method_not_allowed", message: "use POST" }, { allow: "POST" });
       return true;
     }
-    if (options.unavailable) {
-      sendJson(res, 501, { error: "not_implemented", message: options.unavailable });
-      return true;
-    }
     try {
       const { userId } = await authenticate(req, options.tokens);
       const { changes, leaves } = parseBody(await readJson(req, MAX_IMPORT_BODY));
       const converted = convertChanges(changes, leaves, mapper);
+      const routed = new URL(req.url ?? "/", "http://x").searchParams.get("user");
+      if (routed !== null && routed !== userId)
+        throw new AccountFailure(
+          AccountError.InvalidInput,
+          "?user= names another user than the token",
+        );
+      if (options.acquire) {
+        try {
+          await options.acquire(userId);
+        } catch (err) {
+          sendJson(
+            res,
+            503,
+            { error: "unavailable", message: (err as Error).message },
+            { "retry-after": "2" },
+          );
+          return true;
+        }
+      }
+      // The write below is synchronous: the node cannot let the user go in the middle of it.
+      if (options.mayWrite && !options.mayWrite(userId)) {
+        sendJson(
+          res,
+          503,
+          { error: "unavailable", message: "this server node just let your account go: try again" },
+          { "retry-after": "2" },
+        );
+        return true;
+      }
       const writer = new ImportWriter(options.pathFor(userId));
       let counts;
       try {
@@ -102,6 +134,7 @@ export function createImportApi(options: ImportApiOptions) {
       } finally {
         writer.close();
       }
+      options.written?.(userId);
       options.log.info({ userId, ...counts }, "imported a browser's PouchDB documents");
       sendJson(res, 200, {
         counts,

@@ -216,6 +216,33 @@ describe("routing and ownership", () => {
     expect(caughtUp.some((ch) => Buffer.from(ch.pk).includes(Buffer.from("last-on-a")))).toBe(true);
   }, 20_000);
 
+  it("imports a browser's PouchDB notes into the node that serves the user, and into the backup", async () => {
+    const alice = await account(a, "alice");
+    const first = await sync(a, alice);
+    const imported = await fetch(`${b.url}/api/import/pouchdb?user=${alice.userId}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${alice.token}` },
+      body: JSON.stringify({
+        changes: [
+          {
+            id: "from-pouch",
+            changes: [{ rev: "1-a" }],
+            doc: { _id: "from-pouch", _rev: "1-a", title: "Kept in PouchDB", body: "never synced" },
+          },
+        ],
+      }),
+    });
+    expect(imported.status).toBe(200);
+    expect(await owner(alice.userId)).toBe("b"); // b took alice before writing
+    expect((await first.c.next("error")).code).toBe(ErrorCode.GoingAway);
+    // Back on a, from the backup alone: b uploaded the import when it let alice go.
+    const again = await sync(a, alice);
+    const caughtUp = await again.c.changesUntil(again.c.welcome!.serverVersion);
+    expect(caughtUp.some((ch) => Buffer.from(ch.pk).includes(Buffer.from("from-pouch")))).toBe(
+      true,
+    );
+  }, 20_000);
+
   it("stops serving everyone at once when its lease is lost, then serves again on a new lease", async () => {
     const alice = await account(a, "alice");
     const { c } = await sync(a, alice);
