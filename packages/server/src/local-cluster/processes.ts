@@ -101,11 +101,16 @@ export interface RunningEtcd {
   /** Client URL, `http://127.0.0.1:port`. */
   readonly endpoint: string;
   readonly process: ManagedProcess;
+  /** Client and peer ports. */
+  readonly ports: readonly [number, number];
 }
 
-/** A one-member etcd (Debian's `etcd-server`) on loopback ports, with its data in `dir`. */
-export async function startEtcd(dir: string): Promise<RunningEtcd> {
-  const [client, peer] = [await freePort(), await freePort()];
+/**
+ * A one-member etcd (Debian's `etcd-server`) on loopback ports, with its data in `dir`; on the
+ * ports of `again` (a stopped one, started again with its data).
+ */
+export async function startEtcd(dir: string, again?: RunningEtcd): Promise<RunningEtcd> {
+  const [client, peer] = again ? again.ports : [await freePort(), await freePort()];
   const endpoint = `http://127.0.0.1:${client}`;
   const peerUrl = `http://127.0.0.1:${peer}`;
   fs.mkdirSync(dir, { recursive: true });
@@ -124,7 +129,7 @@ export async function startEtcd(dir: string): Promise<RunningEtcd> {
     { logFile: path.join(dir, "etcd.log") },
   );
   await waitForHttp(`${endpoint}/health`, etcd);
-  return { endpoint, process: etcd };
+  return { endpoint, process: etcd, ports: [client, peer] };
 }
 
 /** The HAProxy configuration the project ships. */

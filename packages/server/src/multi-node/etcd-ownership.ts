@@ -184,9 +184,7 @@ export class EtcdOwnership implements UserOwnership {
         this.owned.delete(userId);
         void this.options.giveUp(userId, "this node lost its lease").catch(() => undefined);
       }
-      this.leaseReady = this.newLease().catch((e: unknown) => {
-        log.error({ err: e }, "could not take a new etcd lease");
-      });
+      this.leaseReady = this.leaseAgain();
     });
     const grantedAt = Date.now();
     this.leaseId = await lease.grant();
@@ -198,6 +196,18 @@ export class EtcdOwnership implements UserOwnership {
     );
   }
 
+  /** Takes a new lease after losing one, trying again (at most every 5 s) until etcd grants it. */
+  private async leaseAgain(): Promise<void> {
+    for (let wait = 250; !this.closed; wait = Math.min(wait * 2, 5_000)) {
+      try {
+        return await this.newLease();
+      } catch (err) {
+        this.options.log.error({ err, retryMs: wait }, "could not take a new etcd lease; retrying");
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
+  }
+
   private async take(userId: string): Promise<void> {
     const { etcd, nodeId, log } = this.options;
     const deadline = Date.now() + (this.options.acquireTimeoutMs ?? 8_000);
@@ -206,11 +216,21 @@ export class EtcdOwnership implements UserOwnership {
     let asked = false;
     await this.releasing.get(userId)?.done;
     for (;;) {
-      await this.leaseReady;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        this.leaseReady,
+        new Promise((r) => (timer = setTimeout(r, Math.max(0, deadline - Date.now())))),
+      ]);
+      clearTimeout(timer);
       const lease = this.lease;
       const leaseId = this.leaseId;
       if (this.closed || !lease)
-        throw new ProtocolError(ErrorCode.GoingAway, "this server node is stopping; reconnecting");
+        throw new ProtocolError(
+          ErrorCode.GoingAway,
+          this.closed
+            ? "this server node is stopping; reconnecting"
+            : "this server node cannot reach etcd just now; reconnecting",
+        );
       const taken = await etcd
         .if(ownerKey, "Create", "==", 0)
         .then(lease.put(ownerKey).value(nodeId))
@@ -249,8 +269,15 @@ export class EtcdOwnership implements UserOwnership {
         continue;
       }
       if (holderNode === nodeId && Date.now() < deadline) {
-        // This lease's own key: still being released, or left by a failed take-over.
-        await (this.releasing.get(userId)?.done ?? this.dropOwnerKey(userId));
+        if (this.owned.has(userId)) {
+          // Served here, but the lease is not confirmed just now (etcd slow to answer its
+          // keep-alives): wait for it, or for its loss.
+          await new Promise((r) => setTimeout(r, 200));
+          if (this.mayWrite(userId)) return;
+        } else {
+          // This lease's own key: still being released, or left by a failed take-over.
+          await (this.releasing.get(userId)?.done ?? this.dropOwnerKey(userId));
+        }
         continue;
       }
       if (!asked) {

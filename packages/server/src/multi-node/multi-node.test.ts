@@ -258,6 +258,38 @@ describe("routing and ownership", () => {
   }, 20_000);
 });
 
+describe("etcd going away", () => {
+  it("stops serving while etcd is unreachable and serves again when it is back", async () => {
+    const own = await startEtcd(path.join(dir, "own"));
+    const server = await testServer({
+      multiNode: { etcdEndpoints: [own.endpoint], nodeId: "alone", prefix, leaseTtlSeconds: 2 },
+      backup: { url: BACKUP_URL, store: s3.store(), intervalMs: 60_000 },
+    });
+    let etcdAgain: RunningEtcd | null = null;
+    try {
+      const alice = await account(server, "alice");
+      const { c } = await sync(server, alice);
+      await own.process.stop();
+      const goAway = await c.next("error", () => true, 20_000);
+      expect(goAway.code).toBe(ErrorCode.GoingAway);
+      expect((await fetch(`${server.url}/healthz`)).status).toBe(503);
+      etcdAgain = await startEtcd(path.join(dir, "own"), own);
+      let healthy = false;
+      for (let i = 0; i < 200 && !healthy; i++) {
+        healthy = (await fetch(`${server.url}/healthz`)).status === 200;
+        if (!healthy) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(healthy).toBe(true);
+      const again = await sync(server, alice);
+      expect(again.c.welcome).not.toBe(null);
+    } finally {
+      open.splice(0).forEach((c) => c.close());
+      await server.close();
+      await etcdAgain?.process.stop();
+    }
+  }, 60_000);
+});
+
 describe("etcd with authentication on", () => {
   it("starts only with etcd's credentials, saying why not, and then serves", async () => {
     const secured = await startEtcd(path.join(dir, "secured"));
