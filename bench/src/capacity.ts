@@ -111,6 +111,7 @@ async function step(users: number, seconds: number, workers: string) {
     const rssConnected = server.rssBytes();
     const latency = await pushLatency(pairs, seconds);
     const rssLoaded = server.rssBytes();
+    const databasesOpen = server.openUserDatabases();
     for (const [a, b] of pairs) {
       a.ws.terminate();
       b.ws.terminate();
@@ -120,6 +121,7 @@ async function step(users: number, seconds: number, workers: string) {
       rssBefore,
       rssConnected,
       rssLoaded,
+      databasesOpen,
       connections: users * 2,
     };
   } finally {
@@ -238,12 +240,12 @@ async function capacitySteps(
     } catch (err) {
       // Past the machine's limits (open files: sockets plus three per open user database).
       console.log(`  ${users} users: could not connect everyone: ${(err as Error).message}`);
-      rows.push([users, users * 2, "-", "-", `no: ${(err as Error).message}`, "-", "-"]);
+      rows.push([users, users * 2, "-", "-", `no: ${(err as Error).message}`, "-", "-", "-"]);
       break;
     }
     const perConn = (r.rssConnected - r.rssBefore) / r.connections / 1024;
     console.log(
-      `  ${users} users, ${r.connections} connections, ${Math.round(users / 10)} writes/s: push ${fmt(r.latency)}; RSS ${(r.rssLoaded / 2 ** 20).toFixed(0)} MiB`,
+      `  ${users} users, ${r.connections} connections, ${Math.round(users / 10)} writes/s: push ${fmt(r.latency)}; RSS ${(r.rssLoaded / 2 ** 20).toFixed(0)} MiB; ${r.databasesOpen} user databases open`,
     );
     rows.push([
       users,
@@ -253,6 +255,7 @@ async function capacitySteps(
       r.latency.p99 < 100 ? "yes" : "no",
       (r.rssLoaded / 2 ** 20).toFixed(0),
       perConn.toFixed(1),
+      r.databasesOpen,
     ]);
     if (r.latency.p99 >= 100) break;
   }
@@ -265,6 +268,7 @@ async function capacitySteps(
       "p99 < 100 ms",
       "server RSS MiB",
       "RSS per connection KiB (incl. its user's database)",
+      "user databases open (per process that opened one)",
     ],
     rows,
   );

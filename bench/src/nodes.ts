@@ -3,14 +3,16 @@ import fs from "node:fs";
 import path from "node:path";
 import { connect, inBatches, pushLatency } from "./capacity.js";
 import { tmp } from "./common.js";
-import { sleep } from "./procs.js";
+import { openUserDatabases, rssOf, sleep } from "./procs.js";
 import { fmt, table } from "./stats.js";
 
-/** Resident memory and open files of one process, from /proc. */
-function processUse(pid: number): { rssMiB: number; files: number } {
-  const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
-  const rss = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
-  return { rssMiB: rss, files: fs.readdirSync(`/proc/${pid}/fd`).length };
+/** Resident memory, open files and open user databases of one process, from /proc. */
+function processUse(pid: number): { rssMiB: number; files: number; databases: number } {
+  return {
+    rssMiB: rssOf(pid) / 2 ** 20,
+    files: fs.readdirSync(`/proc/${pid}/fd`).length,
+    databases: openUserDatabases([pid]),
+  };
 }
 
 /**
@@ -58,7 +60,7 @@ export async function nodesCapacity(users = 500, seconds = 10): Promise<string> 
         b.ws.terminate();
       }
       baseline ??= latency.p99;
-      const line = `  ${nodes} node(s), ${users} users, ${users * 2} connections: push ${fmt(latency)} (p99 x${(latency.p99 / baseline).toFixed(2)} of one node); per node: ${perNode.map((u, i) => `${served[i]} users, ${u.rssMiB.toFixed(0)} MiB, ${u.files} open files`).join("; ")}`;
+      const line = `  ${nodes} node(s), ${users} users, ${users * 2} connections: push ${fmt(latency)} (p99 x${(latency.p99 / baseline).toFixed(2)} of one node); per node: ${perNode.map((u, i) => `${served[i]} users, ${u.rssMiB.toFixed(0)} MiB, ${u.files} open files, ${u.databases} user databases open`).join("; ")}`;
       console.log(line);
       rows.push([
         nodes,
@@ -70,6 +72,7 @@ export async function nodesCapacity(users = 500, seconds = 10): Promise<string> 
         served.join(" / "),
         perNode.map((u) => u.rssMiB.toFixed(0)).join(" / "),
         perNode.map((u) => u.files).join(" / "),
+        perNode.map((u) => u.databases).join(" / "),
       ]);
     } finally {
       await cluster.stop();
@@ -87,6 +90,7 @@ export async function nodesCapacity(users = 500, seconds = 10): Promise<string> 
       "users per node",
       "RSS MiB per node",
       "open files per node",
+      "user databases open per node",
     ],
     rows,
   );

@@ -5,8 +5,55 @@ export interface Child {
   readonly proc: ChildProcess;
   /** The URL the child printed when ready. */
   readonly url: string;
+  /** Resident memory of the process and all its descendants (cluster workers). */
   rssBytes(): number;
+  /** User databases open, counted once per process that has it open. */
+  openUserDatabases(): number;
   stop(): Promise<void>;
+}
+
+/** The process and all its descendants (cluster workers), from /proc. */
+export function processTree(pid: number): number[] {
+  const pids = [pid];
+  try {
+    for (const task of fs.readdirSync(`/proc/${pid}/task`)) {
+      const children = fs.readFileSync(`/proc/${pid}/task/${task}/children`, "utf8").trim();
+      for (const child of children ? children.split(/\s+/) : [])
+        pids.push(...processTree(Number(child)));
+    }
+  } catch {
+    // the process ended meanwhile
+  }
+  return pids;
+}
+
+/** Resident memory of one process in bytes (0 once it has ended). */
+export function rssOf(pid: number): number {
+  try {
+    const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
+    return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+  } catch {
+    return 0;
+  }
+}
+
+/** Open files of these processes that are user databases (`users/<id>.db`), each open counted. */
+export function openUserDatabases(pids: readonly number[]): number {
+  let n = 0;
+  for (const pid of pids) {
+    try {
+      for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+        try {
+          if (/\/users\/[0-9a-f]{32}\.db$/.test(fs.readlinkSync(`/proc/${pid}/fd/${fd}`))) n++;
+        } catch {
+          // closed meanwhile
+        }
+      }
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return n;
 }
 
 /** Starts `node <script> ...args` and waits for a line `READY <url>` on its stdout. */
@@ -36,24 +83,8 @@ export async function startChild(
   return {
     proc,
     url,
-    /** Resident memory of the process and all its descendants (cluster workers). */
-    rssBytes() {
-      const rss = (pid: number): number => {
-        let bytes = 0;
-        try {
-          const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
-          bytes = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
-          for (const task of fs.readdirSync(`/proc/${pid}/task`)) {
-            const children = fs.readFileSync(`/proc/${pid}/task/${task}/children`, "utf8").trim();
-            for (const child of children ? children.split(/\s+/) : []) bytes += rss(Number(child));
-          }
-        } catch {
-          // the process ended meanwhile
-        }
-        return bytes;
-      };
-      return rss(proc.pid!);
-    },
+    rssBytes: () => processTree(proc.pid!).reduce((sum, pid) => sum + rssOf(pid), 0),
+    openUserDatabases: () => openUserDatabases(processTree(proc.pid!)),
     stop() {
       return new Promise((resolve) => {
         if (proc.exitCode !== null) return resolve();

@@ -142,7 +142,8 @@ afterAll(async () => {
   for (const u of users) for (const d of u.devices) await d.db.close();
   etcd?.close();
   await cluster?.stop();
-  if (!process.env.KEEP) fs.rmSync(dir, { recursive: true, force: true });
+  // NOTESYNC_KEEP_TEST_DIR=1 keeps the nodes' logs and data for a look after a failure.
+  if (!process.env.NOTESYNC_KEEP_TEST_DIR) fs.rmSync(dir, { recursive: true, force: true });
 }, 60_000);
 
 describe("several nodes behind HAProxy, with etcd leases and object storage", () => {
