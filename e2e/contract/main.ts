@@ -1,5 +1,5 @@
 // The page that runs the adapter contract in the browser; built by tests/adapter-contract.spec.ts.
-import { openBrowserDatabase } from "@notesync/client-core/browser";
+import { openBrowserDatabase, type BrowserStorage } from "@notesync/client-core/browser";
 import { adapterContract } from "@notesync/client-core/contract";
 import wasmUrl from "@vlcn.io/crsqlite-wasm/crsqlite.wasm?url";
 
@@ -8,16 +8,26 @@ interface Outcome {
   error: string | null;
 }
 
-(window as unknown as { runContract: () => Promise<Outcome[]> }).runContract = async () => {
-  const unique = `contract-${Date.now()}`;
-  const outcomes: Outcome[] = [];
-  for (const c of adapterContract) {
-    try {
-      await c.run((name) => openBrowserDatabase({ name, wasmUrl }), unique);
-      outcomes.push({ name: c.name, error: null });
-    } catch (err) {
-      outcomes.push({ name: c.name, error: (err as Error).stack ?? String(err) });
+/** Runs the contract on the given storage ("opfs": the default, in the leading tab's worker). */
+(window as unknown as { runContract: (s: BrowserStorage) => Promise<Outcome[]> }).runContract =
+  async (storage) => {
+    const unique = `contract-${storage}-${Date.now()}`;
+    const outcomes: Outcome[] = [];
+    for (const c of adapterContract) {
+      try {
+        await c.run(async (name) => {
+          const db = await openBrowserDatabase({
+            name,
+            wasmUrl,
+            ...(storage === "indexeddb" && { storage }),
+          });
+          if (db.storage !== storage) throw new Error(`opened on ${db.storage}, not ${storage}`);
+          return db;
+        }, unique);
+        outcomes.push({ name: c.name, error: null });
+      } catch (err) {
+        outcomes.push({ name: c.name, error: (err as Error).stack ?? String(err) });
+      }
     }
-  }
-  return outcomes;
-};
+    return outcomes;
+  };

@@ -6,3 +6,15 @@ declare module "@vlcn.io/wa-sqlite/src/examples/IDBBatchAtomicVFS.js" {
     );
   }
 }
+declare module "@vlcn.io/wa-sqlite/src/examples/AccessHandlePoolVFS.js" {
+  /** SQLite files in one OPFS directory, through synchronous access handles (dedicated workers only). */
+  export class AccessHandlePoolVFS {
+    constructor(directoryPath: string);
+    readonly name: string;
+    readonly isReady: Promise<void>;
+    getSize(): number;
+    getCapacity(): number;
+    addCapacity(n: number): Promise<number>;
+    close(): Promise<void>;
+  }
+}

@@ -1,0 +1,62 @@
+/// <reference lib="webworker" />
+// The leading tab's database worker: opens the database on OPFS (IndexedDB where synchronous
+// access handles are missing) and runs every tab's statements through one RequestRouter.
+import initWasm from "@vlcn.io/crsqlite-wasm";
+import { applySchema } from "../database.js";
+import { openIndexedDbConnection } from "./indexeddb-database.js";
+import { hasSyncAccessHandles, openOpfsConnection } from "./opfs-connection.js";
+import { RequestRouter, type WatchClient } from "./request-router.js";
+import type { FromWorker, ToWorker } from "./worker-protocol.js";
+import { tabLockName } from "./tab-lock.js";
+
+declare const self: DedicatedWorkerGlobalScope;
+
+const post = (message: FromWorker) => self.postMessage(message);
+
+/** A tab is gone once the lock it holds for its lifetime is granted to us. */
+const watchClient: WatchClient = (client, gone) => {
+  const abort = new AbortController();
+  navigator.locks
+    .request(tabLockName(client), { signal: abort.signal }, () => gone())
+    .catch(() => undefined);
+  return () => abort.abort();
+};
+
+let router: RequestRouter | null = null;
+let closeStorage: (() => Promise<void>) | null = null;
+
+async function open(name: string, wasmUrl: string): Promise<void> {
+  const sqlite = await initWasm(() => wasmUrl);
+  if (hasSyncAccessHandles()) {
+    const connection = await openOpfsConnection(sqlite, name);
+    await applySchema(connection.driver);
+    router = await RequestRouter.open(connection.driver, watchClient);
+    closeStorage = () => connection.close();
+    post({ type: "opened", storage: "opfs", migrated: 0 });
+  } else {
+    const driver = await openIndexedDbConnection(sqlite, name);
+    await applySchema(driver);
+    router = await RequestRouter.open(driver, watchClient);
+    closeStorage = () => driver.close();
+    post({ type: "opened", storage: "indexeddb", migrated: 0 });
+  }
+}
+
+self.addEventListener("message", (event: MessageEvent<ToWorker>) => {
+  const message = event.data;
+  if (message.type === "open") {
+    open(message.name, message.wasmUrl).catch((err: unknown) =>
+      post({ type: "failed", message: (err as Error).message ?? String(err) }),
+    );
+  } else if (message.type === "request") {
+    // Not open (closing): the tab sends it again to the next leader.
+    router?.handle(message.request, (reply) => post({ type: "reply", reply }));
+  } else {
+    const closing = router?.idle() ?? Promise.resolve();
+    router = null;
+    closing
+      .then(() => closeStorage?.())
+      .catch((err: unknown) => console.error("notesync: closing the database failed", err))
+      .finally(() => post({ type: "closed" }));
+  }
+});
