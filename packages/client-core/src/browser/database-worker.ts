@@ -3,7 +3,11 @@
 // access handles are missing) and runs every tab's statements through one RequestRouter.
 import initWasm from "@vlcn.io/crsqlite-wasm";
 import { applySchema } from "../database.js";
-import { openIndexedDbConnection } from "./indexeddb-database.js";
+import {
+  deleteIndexedDbDatabase,
+  indexedDbHolds,
+  openIndexedDbConnection,
+} from "./indexeddb-database.js";
 import { hasSyncAccessHandles, openOpfsConnection } from "./opfs-connection.js";
 import { RequestRouter, type WatchClient } from "./request-router.js";
 import type { FromWorker, ToWorker } from "./worker-protocol.js";
@@ -25,20 +29,47 @@ const watchClient: WatchClient = (client, gone) => {
 let router: RequestRouter | null = null;
 let closeStorage: (() => Promise<void>) | null = null;
 
+/**
+ * A database this profile still holds in IndexedDB (from before OPFS) is copied to OPFS, whole
+ * (its site id, unsent changes and sync cursors with it), and then deleted there. The copy is
+ * deleted only once the OPFS file is complete, and nothing writes the OPFS file before that, so
+ * a move cut short starts over at the next open, and a finished one never runs again.
+ */
+async function moveFromIndexedDb(
+  sqlite: Awaited<ReturnType<typeof initWasm>>,
+  name: string,
+  uri: string,
+  clear: () => void,
+): Promise<boolean> {
+  if (!(await indexedDbHolds(name))) return false;
+  clear();
+  const source = await openIndexedDbConnection(sqlite, name);
+  try {
+    await source.exec("VACUUM INTO ?", [uri]);
+  } finally {
+    await source.close();
+  }
+  await deleteIndexedDbDatabase(name);
+  return true;
+}
+
 async function open(name: string, wasmUrl: string): Promise<void> {
   const sqlite = await initWasm(() => wasmUrl);
   if (hasSyncAccessHandles()) {
-    const connection = await openOpfsConnection(sqlite, name);
+    let migrated = false;
+    const connection = await openOpfsConnection(sqlite, name, async (uri, clear) => {
+      migrated = await moveFromIndexedDb(sqlite, name, uri, clear);
+    });
     await applySchema(connection.driver);
     router = await RequestRouter.open(connection.driver, watchClient);
     closeStorage = () => connection.close();
-    post({ type: "opened", storage: "opfs", migrated: 0 });
+    post({ type: "opened", storage: "opfs", migrated });
   } else {
     const driver = await openIndexedDbConnection(sqlite, name);
     await applySchema(driver);
     router = await RequestRouter.open(driver, watchClient);
     closeStorage = () => driver.close();
-    post({ type: "opened", storage: "indexeddb", migrated: 0 });
+    post({ type: "opened", storage: "indexeddb", migrated: false });
   }
 }
 

@@ -45,7 +45,15 @@ async function whenHandlesFree<T>(open: () => Promise<T>): Promise<T> {
  * locked by one worker, so each database has its own). A database needs at most three files at
  * once: itself, its journal, and a temporary file.
  */
-export async function openOpfsConnection(sqlite: Sqlite, name: string): Promise<OpfsConnection> {
+export async function openOpfsConnection(
+  sqlite: Sqlite,
+  name: string,
+  /**
+   * Runs before the database is opened, with its URI: may write the file there (through another
+   * connection) after `clear()` removes whatever is there now.
+   */
+  prepare?: (uri: string, clear: () => void) => Promise<void>,
+): Promise<OpfsConnection> {
   const directory = opfsDirectory(name).join("/");
   const vfsName = `notesync-opfs-${encodeURIComponent(name)}`;
   const vfs = await whenHandlesFree(async () => {
@@ -58,7 +66,12 @@ export async function openOpfsConnection(sqlite: Sqlite, name: string): Promise<
   if (vfs.getCapacity() - vfs.getSize() < 4) await vfs.addCapacity(4);
   const { base } = sqlite as unknown as { base: { vfs_register(vfs: unknown): number } };
   base.vfs_register(vfs);
-  const db = await sqlite.open(`file:/${encodeURIComponent(name)}.db?vfs=${vfsName}`);
+  const path = `/${encodeURIComponent(name)}.db`;
+  const uri = `file:${path}?vfs=${vfsName}`;
+  await prepare?.(uri, () => {
+    for (const file of [path, `${path}-journal`]) vfs.xDelete(file, 0);
+  });
+  const db = await sqlite.open(uri);
   // One connection owns the file: no other process can see the rollback journal, so it can
   // stay (truncated) between transactions instead of being created and deleted each time.
   await db.exec("PRAGMA locking_mode = exclusive");

@@ -15,6 +15,7 @@ declare module "@vlcn.io/wa-sqlite/src/examples/AccessHandlePoolVFS.js" {
     getSize(): number;
     getCapacity(): number;
     addCapacity(n: number): Promise<number>;
+    xDelete(name: string, syncDir: number): number;
     close(): Promise<void>;
   }
 }

@@ -91,6 +91,8 @@ export async function openWorkerDatabase(options: WorkerDatabaseOptions): Promis
       failed(new Error(opened.type === "failed" ? opened.message : "the worker failed"));
       return;
     }
+    if (opened.migrated)
+      console.info(`notesync: moved the local database "${options.name}" from IndexedDB to OPFS`);
     worker = w;
     leading = true;
     storage = opened.storage;

@@ -47,8 +47,8 @@ export type FromWorker =
   | {
       readonly type: "opened";
       readonly storage: BrowserStorage;
-      /** Rows brought over from IndexedDB on this open (0: nothing to migrate). */
-      readonly migrated: number;
+      /** True when this open moved the database from IndexedDB to OPFS. */
+      readonly migrated: boolean;
     }
   | { readonly type: "failed"; readonly message: string }
   | { readonly type: "reply"; readonly reply: DbReply }
