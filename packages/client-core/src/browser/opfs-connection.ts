@@ -49,10 +49,10 @@ export async function openOpfsConnection(
   sqlite: Sqlite,
   name: string,
   /**
-   * Runs before the database is opened, with its URI: may write the file there (through another
-   * connection) after `clear()` removes whatever is there now.
+   * Runs before the database is opened, with its URI: may write the file there through another
+   * wasm module (after `registerIn(module)`) once `clear()` has removed whatever is there now.
    */
-  prepare?: (uri: string, clear: () => void) => Promise<void>,
+  prepare?: (uri: string, clear: () => void, registerIn: (other: Sqlite) => void) => Promise<void>,
 ): Promise<OpfsConnection> {
   const directory = opfsDirectory(name).join("/");
   const vfsName = `notesync-opfs-${encodeURIComponent(name)}`;
@@ -64,18 +64,27 @@ export async function openOpfsConnection(
   Object.defineProperty(vfs, "name", { value: vfsName });
   const existed = vfs.getSize() > 0;
   if (vfs.getCapacity() - vfs.getSize() < 4) await vfs.addCapacity(4);
-  const { base } = sqlite as unknown as { base: { vfs_register(vfs: unknown): number } };
-  base.vfs_register(vfs);
+  const register = (module: Sqlite) =>
+    (module as unknown as { base: { vfs_register(vfs: unknown): number } }).base.vfs_register(vfs);
+  register(sqlite);
   const path = `/${encodeURIComponent(name)}.db`;
   const uri = `file:${path}?vfs=${vfsName}`;
-  await prepare?.(uri, () => {
-    for (const file of [path, `${path}-journal`]) vfs.xDelete(file, 0);
-  });
+  await prepare?.(
+    uri,
+    () => {
+      for (const file of [path, `${path}-journal`, `${path}-wal`]) vfs.xDelete(file, 0);
+    },
+    register,
+  );
   const db = await sqlite.open(uri);
-  // One connection owns the file: no other process can see the rollback journal, so it can
-  // stay (truncated) between transactions instead of being created and deleted each time.
+  // One connection owns the file: exclusive locking keeps the page cache across transactions,
+  // and the journal stays (truncated) instead of being created and deleted per commit. Not WAL:
+  // this VFS has no shared memory, so a WAL database reopens only with exclusive locking set
+  // before its first read, and cr-sqlite reads it inside sqlite3_open (measured: the reopen
+  // fails). FULL: every commit is flushed before it returns, as IndexedDB's strict durability.
   await db.exec("PRAGMA locking_mode = exclusive");
   await db.exec("PRAGMA journal_mode = truncate");
+  await db.exec("PRAGMA synchronous = full");
   const driver = await WasmDriver.open(db);
   return {
     driver,

@@ -19,3 +19,8 @@ declare module "@vlcn.io/wa-sqlite/src/examples/AccessHandlePoolVFS.js" {
     close(): Promise<void>;
   }
 }
+declare module "@vlcn.io/wa-sqlite/dist/crsqlite-sync.mjs" {
+  /** The wasm build without Asyncify: synchronous VFSes only (the OPFS access-handle pool). */
+  const factory: (config?: object) => Promise<unknown>;
+  export default factory;
+}
