@@ -42,6 +42,8 @@ export async function openBrowserDatabase(
     }) as BrowserDatabase;
   } else {
     db = await openWorkerDatabase(options);
+    // Without this the browser may evict OPFS, as IndexedDB, under storage pressure.
+    await navigator.storage.persist?.().catch(() => false);
   }
   console.info(`notesync: local database "${options.name}" on ${db.storage}`);
   return db;
