@@ -112,4 +112,26 @@ describe("RequestRouter with RemoteDriver", () => {
     expect(await leader.db.query("SELECT id FROM notes")).toEqual([{ id: "from-b" }]);
     await leader.db.close();
   });
+
+  it("a request sent again to the same leader (it announced itself once more) runs once", async () => {
+    const leader = await leaderOn(tempFile());
+    const a = new RemoteDriver("tab-a", async () => undefined);
+    const b = new RemoteDriver("tab-b", async () => undefined);
+    a.connect(leader.transport(a));
+    // Untracked, so only the leader's memory of what it has seen keeps the second copy out.
+    b.connect(leader.transport(b, false));
+    await a.exec("INSERT INTO notes (id, pinned) VALUES ('counter', 0)");
+    await a.exec("BEGIN IMMEDIATE");
+    // b's write waits for a's transaction; meanwhile b hears the leader again and resends it.
+    const bWrite = b.exec("UPDATE notes SET pinned = pinned + 1 WHERE id = 'counter'");
+    b.connect(leader.transport(b, false));
+    await a.exec(insert, ["from-a", "committed"]);
+    await a.exec("COMMIT");
+    await bWrite;
+    await leader.router.idle();
+    expect(await leader.db.query("SELECT pinned FROM notes WHERE id = 'counter'")).toEqual([
+      { pinned: 1 },
+    ]);
+    await leader.db.close();
+  });
 });
