@@ -8,26 +8,38 @@ interface Outcome {
   error: string | null;
 }
 
-/** Runs the contract on the given storage ("opfs": the default, in the leading tab's worker). */
-(window as unknown as { runContract: (s: BrowserStorage) => Promise<Outcome[]> }).runContract =
-  async (storage) => {
-    const unique = `contract-${storage}-${Date.now()}`;
-    const outcomes: Outcome[] = [];
-    for (const c of adapterContract) {
-      try {
-        await c.run(async (name) => {
-          const db = await openBrowserDatabase({
-            name,
-            wasmUrl,
-            ...(storage === "indexeddb" && { storage }),
-          });
-          if (db.storage !== storage) throw new Error(`opened on ${db.storage}, not ${storage}`);
-          return db;
-        }, unique);
-        outcomes.push({ name: c.name, error: null });
-      } catch (err) {
-        outcomes.push({ name: c.name, error: (err as Error).stack ?? String(err) });
-      }
+/**
+ * Where the contract runs: "opfs" (the default, in the leading tab's worker), "indexeddb" (in
+ * the page), or "worker-indexeddb" (the worker's fallback where OPFS access handles are missing).
+ */
+type Place = BrowserStorage | "worker-indexeddb";
+
+const withoutOpfs = () =>
+  new Worker(new URL("./without-opfs-worker.ts", import.meta.url), { type: "module" });
+
+(window as unknown as { runContract: (p: Place) => Promise<Outcome[]> }).runContract = async (
+  place,
+) => {
+  const storage: BrowserStorage = place === "opfs" ? "opfs" : "indexeddb";
+  const unique = `contract-${place}-${Date.now()}`;
+  const outcomes: Outcome[] = [];
+  for (const c of adapterContract) {
+    try {
+      await c.run(async (name) => {
+        const db = await openBrowserDatabase({
+          name,
+          wasmUrl,
+          ...(place === "indexeddb" && { storage }),
+          ...(place === "worker-indexeddb" && { createWorker: withoutOpfs }),
+        });
+        if (db.storage !== storage) throw new Error(`opened on ${db.storage}, not ${storage}`);
+        if (db.isLeader !== true) throw new Error("this page's tab does not hold the database");
+        return db;
+      }, unique);
+      outcomes.push({ name: c.name, error: null });
+    } catch (err) {
+      outcomes.push({ name: c.name, error: (err as Error).stack ?? String(err) });
     }
-    return outcomes;
-  };
+  }
+  return outcomes;
+};

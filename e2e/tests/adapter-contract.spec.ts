@@ -38,7 +38,8 @@ test.afterAll(async () => {
   fs.rmSync(outDir, { recursive: true, force: true });
 });
 
-for (const storage of ["opfs", "indexeddb"] as const) {
+// "worker-indexeddb": the worker where synchronous OPFS access handles are missing.
+for (const storage of ["opfs", "indexeddb", "worker-indexeddb"] as const) {
   test(`the wasm adapter passes the database adapter contract on ${storage}`, async ({ page }) => {
     await page.goto(server.url);
     const outcomes = await page.evaluate(
