@@ -29,7 +29,7 @@ const withoutOpfs = () =>
         const db = await openBrowserDatabase({
           name,
           wasmUrl,
-          ...(place === "indexeddb" && { storage }),
+          ...(place === "indexeddb" && { storage: "indexeddb" as const }),
           ...(place === "worker-indexeddb" && { createWorker: withoutOpfs }),
         });
         if (db.storage !== storage) throw new Error(`opened on ${db.storage}, not ${storage}`);
