@@ -1,5 +1,5 @@
 // The page that runs the adapter contract in the browser; built by tests/adapter-contract.spec.ts.
-import { openBrowserDatabase } from "@notesync/client-core/browser";
+import { openBrowserDatabase, type BrowserStorage } from "@notesync/client-core/browser";
 import { adapterContract } from "@notesync/client-core/contract";
 import wasmUrl from "@vlcn.io/crsqlite-wasm/crsqlite.wasm?url";
 
@@ -8,12 +8,34 @@ interface Outcome {
   error: string | null;
 }
 
-(window as unknown as { runContract: () => Promise<Outcome[]> }).runContract = async () => {
-  const unique = `contract-${Date.now()}`;
+/**
+ * Where the contract runs: "opfs" (the default, in the leading tab's worker), "indexeddb" (in
+ * the page), or "worker-indexeddb" (the worker's fallback where OPFS access handles are missing).
+ */
+type Place = BrowserStorage | "worker-indexeddb";
+
+const withoutOpfs = () =>
+  new Worker(new URL("./without-opfs-worker.ts", import.meta.url), { type: "module" });
+
+(window as unknown as { runContract: (p: Place) => Promise<Outcome[]> }).runContract = async (
+  place,
+) => {
+  const storage: BrowserStorage = place === "opfs" ? "opfs" : "indexeddb";
+  const unique = `contract-${place}-${Date.now()}`;
   const outcomes: Outcome[] = [];
   for (const c of adapterContract) {
     try {
-      await c.run((name) => openBrowserDatabase({ name, wasmUrl }), unique);
+      await c.run(async (name) => {
+        const db = await openBrowserDatabase({
+          name,
+          wasmUrl,
+          ...(place === "indexeddb" && { storage: "indexeddb" as const }),
+          ...(place === "worker-indexeddb" && { createWorker: withoutOpfs }),
+        });
+        if (db.storage !== storage) throw new Error(`opened on ${db.storage}, not ${storage}`);
+        if (db.isLeader !== true) throw new Error("this page's tab does not hold the database");
+        return db;
+      }, unique);
       outcomes.push({ name: c.name, error: null });
     } catch (err) {
       outcomes.push({ name: c.name, error: (err as Error).stack ?? String(err) });

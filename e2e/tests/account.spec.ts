@@ -12,25 +12,41 @@ async function openSettings(page: Page) {
   return settings(page);
 }
 
-/** The IndexedDB blocks this browser holds for `userId`'s local database. */
-const localBlocks = (page: Page, userId: string) =>
+/**
+ * What this browser holds of `userId`'s local database: the files of its OPFS directory (where
+ * the app keeps it) and its blocks in IndexedDB (where it kept it before OPFS).
+ */
+const localCopy = (page: Page, userId: string) =>
   page.evaluate(async (id) => {
+    let files = 0;
+    try {
+      const root = await navigator.storage.getDirectory();
+      const dir = await (
+        await root.getDirectoryHandle("notesync")
+      ).getDirectoryHandle(encodeURIComponent(`notesync-${id}`));
+      // Async iteration of a directory is missing from TypeScript's DOM library.
+      for await (const _ of (dir as unknown as { keys(): AsyncIterable<string> }).keys()) files++;
+    } catch (err) {
+      if ((err as Error).name !== "NotFoundError") throw err;
+    }
     const db = await new Promise<IDBDatabase>((resolve, reject) => {
       const r = indexedDB.open("notesync-idb-strict");
       r.onsuccess = () => resolve(r.result);
       r.onerror = () => reject(r.error ?? new Error("IndexedDB request failed"));
     });
     const path = `/notesync-${id}`;
-    const count = await new Promise<number>((resolve, reject) => {
-      const r = db
-        .transaction("blocks")
-        .objectStore("blocks")
-        .count(IDBKeyRange.bound([path], [`${path}-journal`, []]));
-      r.onsuccess = () => resolve(r.result);
-      r.onerror = () => reject(r.error ?? new Error("IndexedDB request failed"));
-    });
+    const blocks = !db.objectStoreNames.contains("blocks")
+      ? 0
+      : await new Promise<number>((resolve, reject) => {
+          const r = db
+            .transaction("blocks")
+            .objectStore("blocks")
+            .count(IDBKeyRange.bound([path], [`${path}-journal`, []]));
+          r.onsuccess = () => resolve(r.result);
+          r.onerror = () => reject(r.error ?? new Error("IndexedDB request failed"));
+        });
     db.close();
-    return count;
+    return { files, blocks };
   }, userId);
 
 const userIdOf = (page: Page) =>
@@ -118,13 +134,13 @@ test("signing out of one device can remove its copy of the notes; signing in bri
   await writeNote(a.page, "Kept on the server", "safe");
   await expect(noteList(b.page).getByRole("button", { name: /Kept on the server/ })).toBeVisible();
   const userId = await userIdOf(a.page);
-  expect(await localBlocks(a.page, userId)).toBeGreaterThan(0);
+  expect((await localCopy(a.page, userId)).files).toBeGreaterThan(0);
 
   const dialog = await openSettings(a.page);
   await dialog.getByLabel("Also remove the copy of my notes stored in this browser").check();
   await dialog.getByRole("button", { name: "Sign out of this device" }).click();
   await expect(a.page.getByRole("status")).toHaveText(/copy of your notes was removed/);
-  expect(await localBlocks(a.page, userId)).toBe(0);
+  expect(await localCopy(a.page, userId)).toEqual({ files: 0, blocks: 0 });
   // Only this device signed out: the other one is still live.
   await writeNote(b.page, "Written while a was out");
   await expect(syncStatus(b.page)).toHaveText("Live: all changes synced");
@@ -166,7 +182,7 @@ test("deleting the account asks for the password, removes it from the server's d
   await expect(a.page.getByRole("status")).toHaveText(
     /Your account and all its notes were deleted/,
   );
-  expect(await localBlocks(a.page, userId)).toBe(0);
+  expect(await localCopy(a.page, userId)).toEqual({ files: 0, blocks: 0 });
   expect(userFiles()).toEqual([]);
   await expect(b.page.getByRole("button", { name: "Sign in", exact: true })).toBeVisible();
 

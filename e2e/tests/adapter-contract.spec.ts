@@ -8,7 +8,8 @@ import { build } from "vite";
 import { expect, test } from "@playwright/test";
 
 // client-core's adapter contract (the suite vitest runs against the Node adapter), run in real
-// Chromium against the wasm adapter with IndexedDB persistence. The page is built here with Vite
+// Chromium against the wasm adapter on both storages: OPFS in the leading tab's worker, and
+// IndexedDB in the page. The page is built here with Vite
 // and served by the real server's static file handler.
 const here = path.dirname(fileURLToPath(import.meta.url));
 let outDir: string;
@@ -20,6 +21,7 @@ test.beforeAll(async () => {
     root: path.resolve(here, "../contract"),
     logLevel: "warn",
     build: { outDir, target: "esnext", emptyOutDir: true },
+    worker: { format: "es" },
   });
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "notesync-contract-data-"));
   server = await startServer({
@@ -36,13 +38,20 @@ test.afterAll(async () => {
   fs.rmSync(outDir, { recursive: true, force: true });
 });
 
-test("the wasm adapter passes the database adapter contract", async ({ page }) => {
-  await page.goto(server.url);
-  const outcomes = await page.evaluate(() =>
-    (
-      window as unknown as { runContract: () => Promise<{ name: string; error: string | null }[]> }
-    ).runContract(),
-  );
-  expect(outcomes.length).toBeGreaterThanOrEqual(5);
-  for (const o of outcomes) expect(o.error, o.name).toBeNull();
-});
+// "worker-indexeddb": the worker where synchronous OPFS access handles are missing.
+for (const storage of ["opfs", "indexeddb", "worker-indexeddb"] as const) {
+  test(`the wasm adapter passes the database adapter contract on ${storage}`, async ({ page }) => {
+    await page.goto(server.url);
+    const outcomes = await page.evaluate(
+      (storage) =>
+        (
+          window as unknown as {
+            runContract: (s: string) => Promise<{ name: string; error: string | null }[]>;
+          }
+        ).runContract(storage),
+      storage,
+    );
+    expect(outcomes.length).toBeGreaterThanOrEqual(5);
+    for (const o of outcomes) expect(o.error, o.name).toBeNull();
+  });
+}

@@ -68,10 +68,16 @@ export const signIn = (
   password = "correct horse battery",
 ) => enter(page, server, username, password, "Sign in");
 
+/** The app's local storage: "opfs" (the default where it exists) or "indexeddb" (the app's switch). */
+export type Storage = "opfs" | "indexeddb";
+
 export async function newContext(
   browser: Browser,
+  storage: Storage = "opfs",
 ): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext();
+  if (storage === "indexeddb")
+    await context.addInitScript(() => localStorage.setItem("notesync:storage", "indexeddb"));
   const page = await context.newPage();
   page.on("pageerror", (err) => console.error("page error:", err.message));
   page.on("console", (m) => {
@@ -115,6 +121,12 @@ export const bodyCaret = (page: Page) =>
     range.setEnd(selection.focusNode!, selection.focusOffset);
     return range.toString().length;
   });
+
+/** Where this page's local database is stored, as the app reports it. */
+export const localStorageKind = (page: Page) =>
+  page.evaluate(
+    () => (window as unknown as { __notesync: { storage: Storage } }).__notesync.storage,
+  );
 
 /** A note's text as this browser's database holds it (the editor may show only part of a long one). */
 export const storedNote = (page: Page, title: string) =>

@@ -1,6 +1,15 @@
 import Database from "better-sqlite3";
 import path from "node:path";
-import { expect, newContext, noteList, signIn, signUp, test, uniqueName } from "./fixtures";
+import {
+  expect,
+  localStorageKind,
+  newContext,
+  noteList,
+  signIn,
+  signUp,
+  test,
+  uniqueName,
+} from "./fixtures";
 
 type Handle = {
   __notesync: {
@@ -12,70 +21,77 @@ type Handle = {
 };
 
 // The data-loss trap of the wasm package's default VFS: two tabs writing at once lost rows and
-// corrupted indexes. Both tabs here write 150 notes each at the same time, through the app's own database handle.
-test("two tabs writing at once lose nothing, and the browser database stays intact", async ({
-  browser,
-  server,
-}) => {
-  test.setTimeout(120_000);
-  const user = uniqueName("busy");
-  const { context, page: first } = await newContext(browser);
-  await signUp(first, server, user);
-  const second = await context.newPage();
-  await second.goto(server.url);
-  await expect(second.getByRole("status")).toContainText("Live");
+// corrupted indexes. Both tabs here write 150 notes each at the same time, through the app's own
+// database handle: on OPFS (one tab's worker runs both tabs' writes) and on IndexedDB (each tab
+// writes the database itself, with strict durability).
+for (const storage of ["opfs", "indexeddb"] as const)
+  test(`two tabs writing at once lose nothing, and the browser database stays intact (${storage})`, async ({
+    browser,
+    server,
+  }) => {
+    test.setTimeout(120_000);
+    const user = uniqueName("busy");
+    const { context, page: first } = await newContext(browser, storage);
+    await signUp(first, server, user);
+    const second = await context.newPage();
+    await second.goto(server.url);
+    await expect(second.getByRole("status")).toContainText("Live");
+    expect(await localStorageKind(first)).toBe(storage);
+    expect(await localStorageKind(second)).toBe(storage);
 
-  const write = (tab: string) => async (page: typeof first) =>
-    page.evaluate(async (tab) => {
-      const { db } = (window as unknown as Handle).__notesync;
-      for (let i = 0; i < 150; i++) {
-        await db.exec(
-          "INSERT INTO notes (id, title, body, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
-          [`${tab}-${i}`, `${tab} ${i}`, "x".repeat(200), Date.now(), Date.now()],
-        );
-      }
-    }, tab);
-  await Promise.all([write("first")(first), write("second")(second)]);
+    const write = (tab: string) => async (page: typeof first) =>
+      page.evaluate(async (tab) => {
+        const { db } = (window as unknown as Handle).__notesync;
+        for (let i = 0; i < 150; i++) {
+          await db.exec(
+            "INSERT INTO notes (id, title, body, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+            [`${tab}-${i}`, `${tab} ${i}`, "x".repeat(200), Date.now(), Date.now()],
+          );
+        }
+      }, tab);
+    await Promise.all([write("first")(first), write("second")(second)]);
 
-  const count = (page: typeof first) =>
-    page.evaluate(
-      async () =>
+    const count = (page: typeof first) =>
+      page.evaluate(
+        async () =>
+          (
+            await (window as unknown as Handle).__notesync.db.query<{ n: number }>(
+              "SELECT count(*) AS n FROM notes",
+            )
+          )[0]!.n,
+      );
+    const integrity = (page: typeof first) =>
+      page.evaluate(async () =>
         (
-          await (window as unknown as Handle).__notesync.db.query<{ n: number }>(
-            "SELECT count(*) AS n FROM notes",
+          await (window as unknown as Handle).__notesync.db.query<{ integrity_check: string }>(
+            "PRAGMA integrity_check",
           )
-        )[0]!.n,
-    );
-  const integrity = (page: typeof first) =>
-    page.evaluate(async () =>
-      (
-        await (window as unknown as Handle).__notesync.db.query<{ integrity_check: string }>(
-          "PRAGMA integrity_check",
-        )
-      ).map((r) => r.integrity_check),
-    );
-  expect(await count(first)).toBe(300);
-  expect(await count(second)).toBe(300);
-  expect(await integrity(first)).toEqual(["ok"]);
-  expect(await integrity(second)).toEqual(["ok"]);
+        ).map((r) => r.integrity_check),
+      );
+    expect(await count(first)).toBe(300);
+    expect(await count(second)).toBe(300);
+    expect(await integrity(first)).toEqual(["ok"]);
+    expect(await integrity(second)).toEqual(["ok"]);
 
-  await expect(first.getByRole("status")).toContainText("all changes synced", { timeout: 60_000 });
-  const res = await fetch(`${server.url}/api/login`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ username: user, password: "correct horse battery" }),
-  });
-  const { userId } = (await res.json()) as { userId: string };
-  const serverDb = new Database(path.join(server.dataDir, "users", `${userId}.db`), {
-    readonly: true,
-  });
-  expect(serverDb.prepare("SELECT count(*) FROM notes").pluck().get()).toBe(300);
-  serverDb.close();
+    await expect(first.getByRole("status")).toContainText("all changes synced", {
+      timeout: 60_000,
+    });
+    const res = await fetch(`${server.url}/api/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: user, password: "correct horse battery" }),
+    });
+    const { userId } = (await res.json()) as { userId: string };
+    const serverDb = new Database(path.join(server.dataDir, "users", `${userId}.db`), {
+      readonly: true,
+    });
+    expect(serverDb.prepare("SELECT count(*) FROM notes").pluck().get()).toBe(300);
+    serverDb.close();
 
-  const other = await newContext(browser);
-  await signIn(other.page, server, user);
-  await expect(noteList(other.page).getByRole("listitem")).toHaveCount(300, { timeout: 60_000 });
-  expect(await count(other.page)).toBe(300);
-  await other.context.close();
-  await context.close();
-});
+    const other = await newContext(browser, storage);
+    await signIn(other.page, server, user);
+    await expect(noteList(other.page).getByRole("listitem")).toHaveCount(300, { timeout: 60_000 });
+    expect(await count(other.page)).toBe(300);
+    await other.context.close();
+    await context.close();
+  });

@@ -10,8 +10,11 @@ const proxy = {
 
 export default defineConfig({
   build: { target: "esnext" },
-  // crsqlite-wasm finds its .wasm next to its own module: keep it out of pre-bundling.
-  optimizeDeps: { exclude: ["@vlcn.io/crsqlite-wasm"] },
+  // client-core's database worker imports the wasm module, which uses top-level await.
+  worker: { format: "es" },
+  // crsqlite-wasm finds its .wasm next to its own module, and client-core its worker: keep them
+  // out of pre-bundling.
+  optimizeDeps: { exclude: ["@vlcn.io/crsqlite-wasm", "@notesync/client-core"] },
   server: { proxy },
   preview: { proxy },
 });

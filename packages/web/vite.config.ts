@@ -31,6 +31,8 @@ function serviceWorker(): Plugin {
 export default defineConfig({
   plugins: [vue(), serviceWorker()],
   build: { target: "esnext", chunkSizeWarningLimit: 2000 },
+  // client-core's database worker imports the wasm module, which uses top-level await.
+  worker: { format: "es" },
   optimizeDeps: { exclude: ["@vlcn.io/crsqlite-wasm"] },
   server: {
     proxy: {

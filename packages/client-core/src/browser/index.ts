@@ -3,7 +3,9 @@ export {
   openBrowserDatabase,
   deleteBrowserDatabase,
   type BrowserDatabaseOptions,
-} from "./wasm-database.js";
+} from "./browser-database.js";
+export type { BrowserDatabase } from "./worker-database.js";
+export type { BrowserStorage } from "./worker-protocol.js";
 export {
   createCrossTabSyncClient,
   type CrossTabOptions,

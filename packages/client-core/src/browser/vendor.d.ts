@@ -6,3 +6,21 @@ declare module "@vlcn.io/wa-sqlite/src/examples/IDBBatchAtomicVFS.js" {
     );
   }
 }
+declare module "@vlcn.io/wa-sqlite/src/examples/AccessHandlePoolVFS.js" {
+  /** SQLite files in one OPFS directory, through synchronous access handles (dedicated workers only). */
+  export class AccessHandlePoolVFS {
+    constructor(directoryPath: string);
+    readonly name: string;
+    readonly isReady: Promise<void>;
+    getSize(): number;
+    getCapacity(): number;
+    addCapacity(n: number): Promise<number>;
+    xDelete(name: string, syncDir: number): number;
+    close(): Promise<void>;
+  }
+}
+declare module "@vlcn.io/wa-sqlite/dist/crsqlite-sync.mjs" {
+  /** The wasm build without Asyncify: synchronous VFSes only (the OPFS access-handle pool). */
+  const factory: (config?: object) => Promise<unknown>;
+  export default factory;
+}

@@ -5,7 +5,7 @@ import {
   INITIAL_STATUS,
   deleteBrowserDatabase,
   openBrowserDatabase,
-  type Database,
+  type BrowserDatabase,
   type Note,
   type NoteDocument,
   type NoteSort,
@@ -23,6 +23,8 @@ import type { Session } from "./session";
 export type View = "notes" | "trash";
 
 const SORT_KEY = "notesync:sort";
+/** Set to "indexeddb" to keep the local database in IndexedDB in every tab (as before OPFS). */
+const STORAGE_KEY = "notesync:storage";
 const SORTS: readonly NoteSort[] = ["edited", "created", "title"];
 function loadSort(): NoteSort {
   const stored = localStorage.getItem(SORT_KEY);
@@ -53,7 +55,7 @@ export const useNotesStore = defineStore("notes", () => {
   /** Open conflicts and history of the selected note. */
   const conflicts = shallowRef<NoteVersion[]>([]);
   const history = shallowRef<NoteVersion[]>([]);
-  let db: Database | null = null;
+  let db: BrowserDatabase | null = null;
   let api: NotesApi | null = null;
   let client: SyncClient | null = null;
   const cleanups: (() => void)[] = [];
@@ -121,7 +123,12 @@ export const useNotesStore = defineStore("notes", () => {
   async function open(session: Session): Promise<void> {
     await closing;
     try {
-      db = await openBrowserDatabase({ name: `notesync-${session.userId}`, wasmUrl });
+      db = await openBrowserDatabase({
+        name: `notesync-${session.userId}`,
+        wasmUrl,
+        // A debugging and benchmarking switch: the storage before OPFS.
+        ...(localStorage.getItem(STORAGE_KEY) === "indexeddb" && { storage: "indexeddb" }),
+      });
     } catch (err) {
       openError.value = `could not open the local database: ${(err as Error).message}`;
       return;
@@ -138,7 +145,7 @@ export const useNotesStore = defineStore("notes", () => {
     api = createNotesApi(db, { onChange: (listener) => sync.on("change", listener) });
     markOpen();
     // A handle for debugging and for the end-to-end tests (integrity checks run SQL through it).
-    (window as unknown as { __notesync?: unknown }).__notesync = { db };
+    (window as unknown as { __notesync?: unknown }).__notesync = { db, storage: db.storage };
     cleanups.push(
       client.on("change", (e) => {
         if (

@@ -1,0 +1,97 @@
+import type initWasm from "@vlcn.io/crsqlite-wasm";
+import { AccessHandlePoolVFS } from "@vlcn.io/wa-sqlite/src/examples/AccessHandlePoolVFS.js";
+import { WasmDriver } from "./wasm-driver.js";
+
+type Sqlite = Awaited<ReturnType<typeof initWasm>>;
+
+/** The OPFS directory of the database called `name`: a folder of a folder of the root. */
+export const opfsDirectory = (name: string): [string, string] => [
+  "notesync",
+  encodeURIComponent(name),
+];
+
+/** True where this worker can open OPFS files with synchronous access handles. */
+export function hasSyncAccessHandles(): boolean {
+  const g = globalThis as { FileSystemSyncAccessHandle?: unknown; navigator?: Navigator };
+  return typeof g.FileSystemSyncAccessHandle === "function" && !!g.navigator?.storage?.getDirectory;
+}
+
+/** An OPFS database's connection and the access handles it holds. */
+export interface OpfsConnection {
+  readonly driver: WasmDriver;
+  /** True when the database file existed before this open. */
+  readonly existed: boolean;
+  /** Closes the connection and releases every access handle, so another worker can open it. */
+  close(): Promise<void>;
+}
+
+/**
+ * The access handles of another worker (the previous leader, closing) are released a moment
+ * after it ends; until then opening them fails with NoModificationAllowedError.
+ */
+async function whenHandlesFree<T>(open: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await open();
+    } catch (err) {
+      if ((err as Error).name !== "NoModificationAllowedError" || attempt >= 100) throw err;
+      await new Promise((r) => setTimeout(r, 20 + attempt * 10));
+    }
+  }
+}
+
+/**
+ * Opens the database called `name` on OPFS, in its own directory (a pool of access handles is
+ * locked by one worker, so each database has its own). A database needs at most three files at
+ * once: itself, its journal, and a temporary file.
+ */
+export async function openOpfsConnection(
+  sqlite: Sqlite,
+  name: string,
+  /**
+   * Runs before the database is opened, with its URI: may write the file there through another
+   * wasm module (after `registerIn(module)`) once `clear()` has removed whatever is there now.
+   */
+  prepare?: (uri: string, clear: () => void, registerIn: (other: Sqlite) => void) => Promise<void>,
+): Promise<OpfsConnection> {
+  const directory = opfsDirectory(name).join("/");
+  const vfsName = `notesync-opfs-${encodeURIComponent(name)}`;
+  const vfs = await whenHandlesFree(async () => {
+    const v = new AccessHandlePoolVFS(directory);
+    await v.isReady;
+    return v;
+  });
+  Object.defineProperty(vfs, "name", { value: vfsName });
+  const existed = vfs.getSize() > 0;
+  if (vfs.getCapacity() - vfs.getSize() < 4) await vfs.addCapacity(4);
+  const register = (module: Sqlite) =>
+    (module as unknown as { base: { vfs_register(vfs: unknown): number } }).base.vfs_register(vfs);
+  register(sqlite);
+  const path = `/${encodeURIComponent(name)}.db`;
+  const uri = `file:${path}?vfs=${vfsName}`;
+  await prepare?.(
+    uri,
+    () => {
+      for (const file of [path, `${path}-journal`, `${path}-wal`]) vfs.xDelete(file, 0);
+    },
+    register,
+  );
+  const db = await sqlite.open(uri);
+  // One connection owns the file: exclusive locking keeps the page cache across transactions,
+  // and the journal stays (truncated) instead of being created and deleted per commit. Not WAL:
+  // this VFS has no shared memory, so a WAL database reopens only with exclusive locking set
+  // before its first read, and cr-sqlite reads it inside sqlite3_open (measured: the reopen
+  // fails). FULL: every commit is flushed before it returns, as IndexedDB's strict durability.
+  await db.exec("PRAGMA locking_mode = exclusive");
+  await db.exec("PRAGMA journal_mode = truncate");
+  await db.exec("PRAGMA synchronous = full");
+  const driver = await WasmDriver.open(db);
+  return {
+    driver,
+    existed,
+    async close() {
+      await driver.close();
+      await vfs.close();
+    },
+  };
+}
