@@ -3,6 +3,7 @@ import path from "node:path";
 import { createLogger } from "./logger.js";
 import { AggregatorRegistry } from "prom-client";
 import { startServer, type RunningServer, type ServerOptions } from "./server.js";
+import { SqliteAccountRecords } from "./accounts.js";
 import { TokenService } from "./tokens.js";
 
 /** Messages between the primary and its workers. */
@@ -30,6 +31,9 @@ export async function runPrimary(
   const log = createLogger(options.logLevel, options.logFormat);
   // Every worker must sign and verify tokens with the same secret.
   const secret = TokenService.loadSecret(path.resolve(options.dataDir), options.secret, log);
+  // accounts.db made (and switched to WAL) once, here: workers creating it at the same moment
+  // could fail the switch with "database is locked", which SQLite does not wait out.
+  new SqliteAccountRecords(path.join(path.resolve(options.dataDir), "accounts.db")).close();
   const aggregator = new AggregatorRegistry();
   let stopping = false;
   let announced = false;

@@ -124,9 +124,15 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** The longest one etcd request (not a watch or keep-alive stream) may take. */
+const ETCD_CALL_TIMEOUT_MS = 5_000;
+
 function connectEtcd(config: MultiNodeConfig): Etcd3 {
   return new Etcd3({
     hosts: [...config.etcdEndpoints],
+    // An etcd that stops answering must fail calls, not hang the connections waiting on them.
+    defaultCallOptions: (context) =>
+      context.isStream ? {} : { deadline: Date.now() + ETCD_CALL_TIMEOUT_MS },
     auth: config.etcdAuth && { ...config.etcdAuth },
     credentials: config.etcdCaFile
       ? { rootCertificate: fs.readFileSync(config.etcdCaFile) }

@@ -58,6 +58,9 @@ export class BackupService {
   private accountsUploading = false;
   private accountsWaiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
   private readonly manifests = new Map<string, Manifest | null>();
+  /** How often each user was forgotten: an upload started before that writes no manifest. */
+  private readonly forgotten = new Map<string, number>();
+  private readonly manifestWrites = new Map<string, Promise<void>>();
   private readonly clock: Clock;
   private timer: ClockTimer | null = null;
   private running: Promise<void> | null = null;
@@ -98,6 +101,13 @@ export class BackupService {
   forget(userId: string): void {
     this.dirty.delete(userId);
     this.manifests.delete(userId);
+    // An upload of the user still running must not write its manifest now.
+    this.forgotten.set(userId, (this.forgotten.get(userId) ?? 0) + 1);
+  }
+
+  /** Resolves once no manifest of the user is being written (after `forget`, none will start). */
+  async manifestSettled(userId: string): Promise<void> {
+    await this.manifestWrites.get(userId)?.catch(() => undefined);
   }
 
   /** A user's database has new commits. */
@@ -226,6 +236,7 @@ export class BackupService {
 
   private async uploadUser(userId: string): Promise<void> {
     if (this.options.serves && !this.options.serves(userId)) return; // its new node backs it up
+    const era = this.forgotten.get(userId) ?? 0;
     const db = this.options.dbs.open(userId).db;
     const incarnation = Buffer.from(db.incarnation).toString("hex");
     let manifest = await this.manifest(userId);
@@ -236,7 +247,7 @@ export class BackupService {
       segmentBytes > Math.max(manifest.snapshot.bytes, 64 * 1024) ||
       manifest.segments.length >= 200
     ) {
-      return this.uploadSnapshot(userId, incarnation, manifest);
+      return this.uploadSnapshot(userId, incarnation, manifest, era);
     }
     const segments = [...manifest.segments];
     let from = backedUpVersion(manifest);
@@ -263,13 +274,14 @@ export class BackupService {
     }
     if (segments.length === manifest.segments.length) return;
     manifest = { ...manifest, segments, updatedAt: this.clock.now() };
-    await this.writeManifest(userId, manifest);
+    await this.writeManifest(userId, manifest, era);
   }
 
   private async uploadSnapshot(
     userId: string,
     incarnation: string,
     previous: Manifest | null,
+    era: number,
   ): Promise<void> {
     const db = this.options.dbs.open(userId).db;
     // Read before the copy: the snapshot holds at least this version, and the next segment
@@ -282,14 +294,18 @@ export class BackupService {
     fs.rmSync(file, { force: true });
     const key = `users/${userId}/${incarnation}/snapshot-${serverVersion}.db`;
     await this.put(key, bytes, "snapshot");
-    await this.writeManifest(userId, {
-      format: 1,
+    await this.writeManifest(
       userId,
-      incarnation,
-      snapshot: { key, serverVersion, bytes: bytes.length },
-      segments: [],
-      updatedAt: this.clock.now(),
-    });
+      {
+        format: 1,
+        userId,
+        incarnation,
+        snapshot: { key, serverVersion, bytes: bytes.length },
+        segments: [],
+        updatedAt: this.clock.now(),
+      },
+      era,
+    );
     // What the previous manifest named is garbage now.
     const stale = previous
       ? [previous.snapshot.key, ...previous.segments.map((s) => s.key)].filter((k) => k !== key)
@@ -310,8 +326,23 @@ export class BackupService {
     return manifest;
   }
 
-  private async writeManifest(userId: string, manifest: Manifest): Promise<void> {
-    await this.put(manifestKey(userId), encodeManifest(manifest), "manifest");
+  /**
+   * Writes the manifest last, after the objects it names, unless the user was forgotten since
+   * the upload began (`era`) or is no longer this process's to upload: another node may have
+   * taken the user and written its own manifest, which a stale one must not replace.
+   */
+  private async writeManifest(userId: string, manifest: Manifest, era: number): Promise<void> {
+    if ((this.forgotten.get(userId) ?? 0) !== era || this.options.serves?.(userId) === false)
+      throw new Error(
+        `user ${userId} moved to another node during its upload: manifest not written`,
+      );
+    const writing = this.put(manifestKey(userId), encodeManifest(manifest), "manifest");
+    this.manifestWrites.set(userId, writing);
+    try {
+      await writing;
+    } finally {
+      if (this.manifestWrites.get(userId) === writing) this.manifestWrites.delete(userId);
+    }
     this.manifests.set(userId, manifest);
   }
 

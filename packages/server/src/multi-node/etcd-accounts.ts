@@ -22,7 +22,7 @@ interface StoredUser {
  * made a moment before on another. Sign-outs are keys that expire with the token they end.
  */
 export class EtcdAccountRecords implements AccountRecords {
-  private watcher: Watcher | null = null;
+  private readonly watchers: Watcher[] = [];
 
   constructor(
     private readonly etcd: Etcd3,
@@ -40,13 +40,17 @@ export class EtcdAccountRecords implements AccountRecords {
    * deletion): the node serving the user closes connections whose token no longer holds.
    */
   async watch(listener: (userId: string, removed: boolean) => void): Promise<void> {
-    const prefix = `${this.prefix}accounts/users/`;
-    this.watcher = await this.etcd.watch().prefix(prefix).create();
-    this.watcher.on("put", (kv) => listener(kv.key.toString().slice(prefix.length), false));
-    this.watcher.on("delete", (kv) => listener(kv.key.toString().slice(prefix.length), true));
-    this.watcher.on("error", (err) =>
-      this.log.warn({ err }, "etcd accounts watch failed; retrying"),
-    );
+    const users = `${this.prefix}accounts/users/`;
+    const byUser = await this.etcd.watch().prefix(users).create();
+    byUser.on("put", (kv) => listener(kv.key.toString().slice(users.length), false));
+    byUser.on("delete", (kv) => listener(kv.key.toString().slice(users.length), true));
+    // One session signed out: its key's value is the user.
+    const signedOut = await this.etcd.watch().prefix(`${this.prefix}accounts/signed-out/`).create();
+    signedOut.on("put", (kv) => listener(kv.value.toString(), false));
+    for (const w of [byUser, signedOut]) {
+      w.on("error", (err) => this.log.warn({ err }, "etcd accounts watch failed; retrying"));
+      this.watchers.push(w);
+    }
   }
 
   async insert(record: AccountRecord, createdAt: number): Promise<void> {
@@ -107,16 +111,20 @@ export class EtcdAccountRecords implements AccountRecords {
   }
 
   async remove(userId: string): Promise<void> {
-    const current = await this.user(userId);
-    if (!current) return;
-    // Sign-out keys name no account; they expire with the tokens they end.
-    await this.etcd
-      .if(this.userKey(userId), "Mod", "==", current.revision)
-      .then(
-        this.etcd.delete().key(this.userKey(userId)),
-        this.etcd.delete().key(this.nameKey(current.stored.username)),
-      )
-      .commit();
+    // Retried when another node changed the record first (a sign-out at the same moment).
+    for (;;) {
+      const current = await this.user(userId);
+      if (!current) return;
+      // Sign-out keys name no account; they expire with the tokens they end.
+      const removed = await this.etcd
+        .if(this.userKey(userId), "Mod", "==", current.revision)
+        .then(
+          this.etcd.delete().key(this.userKey(userId)),
+          this.etcd.delete().key(this.nameKey(current.stored.username)),
+        )
+        .commit();
+      if (removed.succeeded) return;
+    }
   }
 
   async signOut(sessionId: string, userId: string, expiresAt: number): Promise<void> {
@@ -135,6 +143,6 @@ export class EtcdAccountRecords implements AccountRecords {
   }
 
   close(): void {
-    void this.watcher?.cancel().catch(() => undefined);
+    for (const w of this.watchers.splice(0)) void w.cancel().catch(() => undefined);
   }
 }

@@ -41,6 +41,9 @@ interface Owned {
 /** Safety margin between the lease's expiry in etcd and the last moment this node writes. */
 const WRITE_MARGIN_MS = 1_000;
 
+/** Lease arithmetic runs on a monotonic clock: a wall clock stepped back must not extend it. */
+const monotonic = () => performance.now();
+
 /**
  * User ownership through etcd: the node holds one lease (kept alive every third of its TTL) and
  * owns user U while the key `<prefix>owners/U` exists with that lease. Taking a user is one
@@ -125,7 +128,7 @@ export class EtcdOwnership implements UserOwnership {
       entry !== undefined &&
       this.lease !== null &&
       entry.leaseId === this.leaseId &&
-      Date.now() < this.writableUntil
+      monotonic() < this.writableUntil
     );
   }
 
@@ -136,7 +139,7 @@ export class EtcdOwnership implements UserOwnership {
 
   /** Whether the node holds a live lease (else it can serve nobody: /healthz says so). */
   get healthy(): boolean {
-    return this.lease !== null && Date.now() < this.writableUntil;
+    return this.lease !== null && monotonic() < this.writableUntil;
   }
 
   acquire(userId: string): Promise<void> {
@@ -154,9 +157,13 @@ export class EtcdOwnership implements UserOwnership {
   async close(): Promise<void> {
     this.closed = true;
     if (this.sweeper) clearInterval(this.sweeper);
+    await Promise.all([...this.acquiring.values()].map((p) => p.catch(() => undefined)));
     await Promise.all(this.users.map((u) => this.release(u, "this node is stopping")));
     await this.watcher?.cancel().catch(() => undefined);
-    await this.lease?.revoke().catch(() => undefined);
+    const lease = this.lease;
+    this.lease = null;
+    this.writableUntil = 0;
+    await lease?.revoke().catch(() => undefined);
   }
 
   private async newLease(): Promise<void> {
@@ -165,7 +172,7 @@ export class EtcdOwnership implements UserOwnership {
     this.keepalivesSent = [];
     // One keep-alive stream: etcd answers its requests in order. A new stream starts afresh.
     lease.on("keepaliveEstablished", () => (this.keepalivesSent = []));
-    lease.on("keepaliveFired", () => this.keepalivesSent.push(Date.now()));
+    lease.on("keepaliveFired", () => this.keepalivesSent.push(monotonic()));
     lease.on("keepaliveSucceeded", () => {
       const sentAt = this.keepalivesSent.shift();
       if (this.lease === lease && sentAt !== undefined)
@@ -177,17 +184,21 @@ export class EtcdOwnership implements UserOwnership {
     lease.on("lost", (err) => {
       if (this.lease !== lease || this.closed) return;
       log.error({ err }, "lost the etcd lease: no longer serving any user; taking a new lease");
+      const users = this.users;
       this.writableUntil = 0;
       this.lease = null;
       this.leaseId = "";
-      for (const userId of this.users) {
-        this.owned.delete(userId);
-        void this.options.giveUp(userId, "this node lost its lease").catch(() => undefined);
-      }
+      // The keys went with the lease; a take of these users waits until they are given up.
+      for (const userId of users) void this.release(userId, "this node lost its lease", false);
       this.leaseReady = this.leaseAgain();
     });
-    const grantedAt = Date.now();
-    this.leaseId = await lease.grant();
+    const grantedAt = monotonic();
+    const leaseId = await lease.grant();
+    if (this.closed) {
+      await lease.revoke().catch(() => undefined);
+      return;
+    }
+    this.leaseId = leaseId;
     this.lease = lease;
     this.writableUntil = grantedAt + leaseTtlSeconds * 1000 - WRITE_MARGIN_MS;
     log.info(
@@ -341,7 +352,8 @@ export class EtcdOwnership implements UserOwnership {
       );
   }
 
-  private release(userId: string, reason: string): Promise<void> {
+  /** Stops serving the user: gives it up, then deletes its owner key unless the lease took it. */
+  private release(userId: string, reason: string, dropKey = true): Promise<void> {
     const running = this.releasing.get(userId);
     if (running) return running.done;
     const leaseId = this.owned.get(userId)?.leaseId ?? "";
@@ -355,7 +367,7 @@ export class EtcdOwnership implements UserOwnership {
         .catch((err: unknown) =>
           this.options.log.error({ err, userId }, "giving up a user failed"),
         );
-      await this.dropOwnerKey(userId);
+      if (dropKey) await this.dropOwnerKey(userId);
       this.options.log.info({ userId, node: this.options.nodeId, reason }, "stopped serving user");
     })().finally(() => this.releasing.delete(userId));
     return entry.done;

@@ -133,6 +133,18 @@ describe("accounts on several nodes (etcd)", () => {
     await c.closed;
   });
 
+  it("closes a session's connection on the node serving the user when it signs out through another node", async () => {
+    const alice = await account(a, "alice");
+    const { c } = await sync(a, alice);
+    const login = await post(b, "login", { username: "alice", password: "correct horse" });
+    const other = (await login.json()) as { token: string; userId: string };
+    const stays = await sync(a, other);
+    expect((await post(b, "logout", {}, alice.token)).status).toBe(204);
+    expect((await c.next("error")).code).toBe(ErrorCode.Unauthorized);
+    await c.closed;
+    expect(stays.c.closeCode).toBe(null); // the other session goes on
+  });
+
   it("deletes an account's database on the node that served it when it is deleted through another", async () => {
     const carol = await account(a, "carol");
     const { c, db } = await sync(a, carol);

@@ -37,10 +37,14 @@ export async function startOwnership(
     idleReleaseMs: config.idleReleaseMs,
     log,
     hasConnections: (userId) => sync.hasConnections(userId),
-    takeOver: (userId) => {
+    takeOver: async (userId) => {
       backup.forget(userId);
       sync.dbs.closeUser(userId);
-      return takeOverUser(deps.store, deps.usersDir, userId);
+      const how = await takeOverUser(deps.store, deps.usersDir, userId);
+      // A kept local copy may hold versions the backup lacks; a restored one has a new
+      // incarnation, which wants a new snapshot: either way, upload.
+      backup.userChanged(userId);
+      return how;
     },
     giveUp: async (userId, reason) => {
       sync.giveUp(userId, `this server node let your account go (${reason}); reconnecting`);
@@ -56,7 +60,10 @@ export async function startOwnership(
           ),
         )
         .finally(() => clearTimeout(timer));
+      // An upload still running (past the wait above) writes no manifest from now on; one being
+      // written finishes before the owner key goes.
       backup.forget(userId);
+      await backup.manifestSettled(userId);
       sync.dbs.closeUser(userId);
     },
   });
