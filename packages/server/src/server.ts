@@ -292,8 +292,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const importApi = createImportApi({
     origins: options.importOrigins ?? [],
     // Multi-node: the node takes the user first, so the import writes the database it serves.
-    acquire: ownership ? (userId) => ownership!.acquire(userId) : undefined,
-    mayWrite: ownership ? (userId) => ownership!.mayWrite(userId) : undefined,
+    acquire: ownership ? (userId) => ownership.acquire(userId) : undefined,
+    mayWrite: ownership ? (userId) => ownership.mayWrite(userId) : undefined,
     // The backup hears of commits through the user's open database; an import may come when
     // none is open.
     written: (userId) => backup?.userChanged(userId),
