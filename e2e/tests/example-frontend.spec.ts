@@ -1,6 +1,6 @@
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { freePort, spawnManaged, waitForHttp } from "@notesync/server";
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -91,41 +91,19 @@ test.afterAll(() => {
   if (work) fs.rmSync(work, { recursive: true, force: true });
 });
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
 /** `vite preview` of the built example, proxying to `serverUrl`; resolves once it answers. */
-async function preview(serverUrl: string): Promise<{ url: string; stop: () => void }> {
+async function preview(serverUrl: string): Promise<{ url: string; stop: () => Promise<void> }> {
   const port = await freePort();
   const vite = path.join(appDir, "node_modules/vite/bin/vite.js");
-  const child: ChildProcess = spawn(
+  const child = spawnManaged(
+    "vite preview",
     process.execPath,
     [vite, "preview", "--host", "127.0.0.1", "--port", String(port), "--strictPort"],
-    { cwd: appDir, env: cleanEnv({ NOTESYNC_SERVER: serverUrl }), stdio: "pipe" },
+    { cwd: appDir, env: cleanEnv({ NOTESYNC_SERVER: serverUrl }) },
   );
-  let output = "";
-  child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
-  child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    if (child.exitCode !== null) throw new Error(`vite preview exited: ${output}`);
-    const ok = await fetch(url).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) break;
-    if (i > 100) throw new Error(`vite preview did not answer: ${output}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { url, stop: () => child.kill() };
+  await waitForHttp(url, child);
+  return { url, stop: () => child.stop() };
 }
 
 test("the plain TypeScript example, built from the packed packages, edits notes with the Vue app", async ({
@@ -173,6 +151,6 @@ test("the plain TypeScript example, built from the packed packages, edits notes 
     await vue.context.close();
     await plain.context.close();
   } finally {
-    example.stop();
+    await example.stop();
   }
 });

@@ -5,7 +5,7 @@ import {
   type BrowserContext,
   type Page,
 } from "@playwright/test";
-import { startServer, type RunningServer } from "@notesync/server";
+import { startServer, type RunningServer, type ServerOptions } from "@notesync/server";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -17,21 +17,38 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const webRoot = path.resolve(here, "../../packages/web/dist");
 export const artifacts = path.resolve(here, "../artifacts");
 
-/** A real NoteSync server on a free loopback port, serving the built web app, stopped after the test. */
-export const test = base.extend<{ server: RunningServer & { dataDir: string } }>({
+export type TestServer = RunningServer & { dataDir: string; stop(): Promise<void> };
+
+/**
+ * A real NoteSync server on a free loopback port, serving the built web app, in a new data
+ * directory that `stop()` removes with it.
+ */
+export async function startTestServer(options: Partial<ServerOptions> = {}): Promise<TestServer> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "notesync-e2e-"));
+  const server = await startServer({
+    port: 0,
+    dataDir,
+    webRoot,
+    secret: "e2e-secret-e2e-secret",
+    logger: pino({ level: process.env.NOTESYNC_TEST_LOG ?? "warn" }),
+    ...options,
+  });
+  return Object.assign(server, {
+    dataDir,
+    async stop() {
+      await server.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  });
+}
+
+/** The server of a test (`startTestServer`), stopped after it. */
+export const test = base.extend<{ server: TestServer }>({
   // eslint-disable-next-line no-empty-pattern -- Playwright reads the fixture's dependencies from this pattern
   server: async ({}, use) => {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "notesync-e2e-"));
-    const server = await startServer({
-      port: 0,
-      dataDir,
-      webRoot,
-      secret: "e2e-secret-e2e-secret",
-      logger: pino({ level: process.env.NOTESYNC_TEST_LOG ?? "warn" }),
-    });
-    await use(Object.assign(server, { dataDir }));
-    await server.close();
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    const server = await startTestServer();
+    await use(server);
+    await server.stop();
   },
 });
 export { expect };
@@ -143,18 +160,26 @@ export const storedNote = (page: Page, title: string) =>
     return rows[0] as { id: string; title: string; body: string } | undefined;
   }, title);
 
-/** A note's text as the server's database holds it (the only user's file in the data directory). */
-export function serverNote(server: { dataDir: string }, id: string) {
+/** Reads the server's copy of the only user's database (the one file in the data directory). */
+export function onServer<T>(server: { dataDir: string }, read: (db: Database.Database) => T): T {
   const dir = path.join(server.dataDir, "users");
   const [file] = fs.readdirSync(dir).filter((f) => f.endsWith(".db"));
   const db = new Database(path.join(dir, file!), { readonly: true });
   try {
-    return db.prepare("SELECT title, body FROM note_text WHERE note_id = ?").get(id) as
-      { title: string; body: string } | undefined;
+    return read(db);
   } finally {
     db.close();
   }
 }
+
+/** A note's text as the server's database holds it. */
+export const serverNote = (server: { dataDir: string }, id: string) =>
+  onServer(
+    server,
+    (db) =>
+      db.prepare("SELECT title, body FROM note_text WHERE note_id = ?").get(id) as
+        { title: string; body: string } | undefined,
+  );
 
 /** Slows the page's CPU down `rate` times (Chrome DevTools Protocol), as on a slow phone. */
 export async function throttleCpu(page: Page, rate: number): Promise<void> {

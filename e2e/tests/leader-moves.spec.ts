@@ -1,6 +1,12 @@
-import Database from "better-sqlite3";
-import path from "node:path";
-import { expect, localStorageKind, newContext, signUp, test, uniqueName } from "./fixtures";
+import {
+  expect,
+  localStorageKind,
+  newContext,
+  onServer,
+  signUp,
+  test,
+  uniqueName,
+} from "./fixtures";
 
 interface Handle {
   __notesync: {
@@ -81,18 +87,10 @@ test("when the leading tab closes mid-burst, the other tab's writes all land, on
   await expect(follower.getByRole("status")).toContainText("all changes synced", {
     timeout: 60_000,
   });
-  const res = await fetch(`${server.url}/api/login`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ username: user, password: "correct horse battery" }),
-  });
-  const { userId } = (await res.json()) as { userId: string };
-  const serverDb = new Database(path.join(server.dataDir, "users", `${userId}.db`), {
-    readonly: true,
-  });
-  expect(serverDb.prepare("SELECT count(*) FROM notes WHERE id LIKE 'b-%'").pluck().get()).toBe(
-    written,
+  const onTheServer = onServer(
+    server,
+    (db) => db.prepare("SELECT count(*) FROM notes WHERE id LIKE 'b-%'").pluck().get() as number,
   );
-  serverDb.close();
+  expect(onTheServer).toBe(written);
   await context.close();
 });

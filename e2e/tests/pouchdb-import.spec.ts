@@ -1,12 +1,9 @@
-import { startServer } from "@notesync/server";
 import fs from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { pino } from "pino";
-import { expect, newContext, noteList, signIn, test, webRoot } from "./fixtures";
+import { expect, newContext, noteList, signIn, startTestServer, test } from "./fixtures";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** The import page and module (`packages/import/src/browser`, built by `npm run build`). */
@@ -33,15 +30,7 @@ test("notes that exist only in a browser's old PouchDB database (never synced) e
   browser,
 }) => {
   const oldApp = await serveOldAppOrigin();
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "notesync-e2e-"));
-  const server = await startServer({
-    port: 0,
-    dataDir,
-    webRoot,
-    secret: "e2e-secret-e2e-secret",
-    logger: pino({ level: process.env.NOTESYNC_TEST_LOG ?? "warn" }),
-    importOrigins: [oldApp.url],
-  });
+  const server = await startTestServer({ importOrigins: [oldApp.url] });
   try {
     const username = `mover${process.pid}`;
     const password = "correct horse battery";
@@ -138,8 +127,7 @@ test("notes that exist only in a browser's old PouchDB database (never synced) e
     await expect(app.getByRole("region", { name: "Conflict" })).toContainText("laptop edit");
     await context.close();
   } finally {
-    await server.close();
+    await server.stop();
     await oldApp.close();
-    fs.rmSync(dataDir, { recursive: true, force: true });
   }
 });

@@ -1,11 +1,9 @@
-import Database from "better-sqlite3";
-import fs from "node:fs";
-import path from "node:path";
 import {
   expect,
   localStorageKind,
   newContext,
   noteList,
+  onServer,
   signUp,
   test,
   uniqueName,
@@ -13,16 +11,11 @@ import {
 } from "./fixtures";
 
 /** Titles of the notes in the server's copy of the only user's database. */
-function serverTitles(dataDir: string): string[] {
-  const dir = path.join(dataDir, "users");
-  const [file] = fs.readdirSync(dir).filter((f) => f.endsWith(".db"));
-  const db = new Database(path.join(dir, file!), { readonly: true });
-  try {
-    return db.prepare("SELECT title FROM note_text ORDER BY title").pluck().all() as string[];
-  } finally {
-    db.close();
-  }
-}
+const serverTitles = (dataDir: string) =>
+  onServer(
+    { dataDir },
+    (db) => db.prepare("SELECT title FROM note_text ORDER BY title").pluck().all() as string[],
+  );
 
 // A profile that kept its notes in IndexedDB (before OPFS) opens with OPFS: the database moves,
 // with the edit that had not reached the server yet, and the move happens once.

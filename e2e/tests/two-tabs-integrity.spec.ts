@@ -1,10 +1,9 @@
-import Database from "better-sqlite3";
-import path from "node:path";
 import {
   expect,
   localStorageKind,
   newContext,
   noteList,
+  onServer,
   signIn,
   signUp,
   test,
@@ -76,17 +75,9 @@ for (const storage of ["opfs", "indexeddb"] as const)
     await expect(first.getByRole("status")).toContainText("all changes synced", {
       timeout: 60_000,
     });
-    const res = await fetch(`${server.url}/api/login`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ username: user, password: "correct horse battery" }),
-    });
-    const { userId } = (await res.json()) as { userId: string };
-    const serverDb = new Database(path.join(server.dataDir, "users", `${userId}.db`), {
-      readonly: true,
-    });
-    expect(serverDb.prepare("SELECT count(*) FROM notes").pluck().get()).toBe(300);
-    serverDb.close();
+    expect(onServer(server, (db) => db.prepare("SELECT count(*) FROM notes").pluck().get())).toBe(
+      300,
+    );
 
     const other = await newContext(browser, storage);
     await signIn(other.page, server, user);

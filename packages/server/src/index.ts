@@ -38,3 +38,9 @@ export {
   type AttachmentStub,
   type ConvertedChanges,
 } from "./import/couch-changes.js";
+export {
+  freePort,
+  spawnManaged,
+  waitForHttp,
+  type ManagedProcess,
+} from "./local-cluster/processes.js";

@@ -35,6 +35,8 @@ interface LogLine {
   readonly msg: string;
   readonly userId?: string;
   readonly node?: string;
+  /** Of a commit: when the node decided it may write. */
+  readonly acceptedAt?: number;
 }
 
 const USERS = 30;
@@ -305,7 +307,8 @@ describe("several nodes behind HAProxy, with etcd leases and object storage", ()
     await Promise.all(writersAgain);
 
     // No split brain: two nodes never accept writes for one user at the same time. Every
-    // commit is logged ("applied client changes", with the user and the time); a node's
+    // commit is logged ("applied client changes", with the user and when the node accepted it:
+    // a commit a freeze interrupted is logged after the thaw but was accepted before); a node's
     // commits for a user between two "serving user" (or new lease) lines are one run, and the
     // runs of different nodes never interleave.
     for (const u of users) {
@@ -321,8 +324,9 @@ describe("several nodes behind HAProxy, with etcd leases and object storage", ()
             run = null;
           }
           if (line.msg === "applied client changes") {
-            run ??= { node: n.id, from: line.time, to: line.time };
-            run.to = line.time;
+            const at = line.acceptedAt!;
+            run ??= { node: n.id, from: at, to: at };
+            run.to = at;
           }
         }
         if (run) runs.push(run);
@@ -337,7 +341,7 @@ describe("several nodes behind HAProxy, with etcd leases and object storage", ()
       (l) => l.msg === "refused a frame" && l.time >= frozenAt,
     ).length;
     console.log(
-      `split brain: none; the thawed node refused ${refusedAfterThaw} frames it received while frozen`,
+      `split brain: none; the thawed node refused ${refusedAfterThaw} frames after it was frozen`,
     );
 
     // A fresh device of every user gets every note.

@@ -1,6 +1,6 @@
+import { freePort } from "@notesync/server";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 
@@ -12,16 +12,6 @@ export interface Postgres {
   readonly url: string;
   stop(): void;
 }
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
 
 /** Runs a PostgreSQL program as the `postgres` user when we are root (it refuses to run as root). */
 function asPostgres(program: string, args: string[]): void {

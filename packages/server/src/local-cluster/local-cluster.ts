@@ -1,3 +1,4 @@
+import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -67,7 +68,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   });
   const started: LocalNode[] = [];
   try {
-    const secret = `local-cluster-${Math.random().toString(36).slice(2)}-secret-secret-secret`;
+    const secret = crypto.randomBytes(32).toString("base64url"); // the same on every node
     for (let i = 1; i <= options.nodes; i++) {
       const port = await freePort();
       const id = `node${i}`;

@@ -3,6 +3,7 @@ import { createRequire } from "node:module";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 
 /** A child process this program started, with its output kept for error messages. */
 export interface ManagedProcess {
@@ -134,7 +135,7 @@ export async function startEtcd(dir: string, again?: RunningEtcd): Promise<Runni
 
 /** The HAProxy configuration the project ships. */
 export const SHIPPED_HAPROXY_CONFIG = path.resolve(
-  path.dirname(new URL(import.meta.url).pathname),
+  path.dirname(fileURLToPath(import.meta.url)),
   "../../../../deploy/haproxy.cfg",
 );
 

@@ -49,6 +49,9 @@ export class InboundStream {
     if (!whole) return null;
     const { changes, clientVersion } = whole;
     if (changes.length === 0) return { type: "ack", clientVersion };
+    // When this node decided it may write: a commit that a pause (GC, SIGSTOP) stretches past
+    // the lease still began while the lease held.
+    const acceptedAt = Date.now();
     if (!this.options.mayWrite(this.hub.userId))
       throw new ProtocolError(
         ErrorCode.GoingAway,
@@ -76,7 +79,7 @@ export class InboundStream {
     end();
     this.options.metrics.changesIn.inc(changes.length);
     this.log.debug(
-      { changes: changes.length, clientVersion, before, after },
+      { changes: changes.length, clientVersion, before, after, acceptedAt },
       "applied client changes",
     );
     if (after > before) {
