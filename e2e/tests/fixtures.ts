@@ -124,6 +124,14 @@ export async function replaceBody(page: Page, text: string): Promise<void> {
   await page.keyboard.insertText(text);
 }
 
+/**
+ * The status of a page whose changes wait for a connection, after a reload while offline too:
+ * Chromium's emulated offline does not survive a reload in navigator.onLine (true there, and no
+ * "offline" event follows), so the app then sees an unreachable server instead of a missing
+ * network. Either way the changes wait, and the status counts them.
+ */
+export const CHANGES_WAITING = /(Offline|Server unreachable, [^:]+): [1-9]\d* changes? waiting/;
+
 export const noteList = (page: Page) => page.getByRole("list", { name: /notes/i });
 
 /**

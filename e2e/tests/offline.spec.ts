@@ -1,6 +1,7 @@
 import path from "node:path";
 import {
   artifacts,
+  CHANGES_WAITING,
   expect,
   noteList,
   test,
@@ -36,7 +37,7 @@ test("offline: edits are kept, the waiting count shows, a reload works, and both
 
   await a.page.reload();
   await expect(noteList(a.page).getByRole("listitem")).toHaveCount(3);
-  await expect(a.page.getByRole("status")).toContainText(/Offline: [1-9]\d* changes? waiting/);
+  await expect(a.page.getByRole("status")).toContainText(CHANGES_WAITING);
 
   await a.context.setOffline(false);
   await expect(a.page.getByRole("status")).toContainText("all changes synced", { timeout: 20_000 });

@@ -1,3 +1,4 @@
+import type { WorkerSyncControl, WorkerSyncHost } from "./browser/worker-database.js";
 import type { ChangeEvent, Database } from "./database.js";
 import { createSyncClient, type SyncClient, type SyncClientOptions } from "./sync/sync-client.js";
 import { INITIAL_STATUS, firstStatus, isSynced, type SyncStatus } from "./sync/status.js";
@@ -40,12 +41,16 @@ export interface CrossTabOptions extends SyncClientOptions {
  * A database whose change events include other tabs' commits; its own commits are announced to
  * them. `close` stops announcing (before the channel closes).
  */
-function shareChanges(db: Database, channel: ChannelLike): { db: Database; close: () => void } {
+function shareChanges(
+  db: Database,
+  channel: ChannelLike,
+): { db: Database; announce: (event: ChangeEvent) => void; close: () => void } {
   const listeners = new Set<(e: ChangeEvent) => void>();
-  const off = db.onChange((event) => {
+  const announce = (event: ChangeEvent) => {
     channel.postMessage({ type: "change", event });
     for (const l of listeners) l(event);
-  });
+  };
+  const off = db.onChange(announce);
   channel.addEventListener("message", ({ data }) => {
     if (data.type === "change") for (const l of listeners) l(data.event);
   });
@@ -57,6 +62,7 @@ function shareChanges(db: Database, channel: ChannelLike): { db: Database; close
         return () => listeners.delete(listener);
       },
     },
+    announce,
     close: () => {
       off();
       listeners.clear();
@@ -64,11 +70,17 @@ function shareChanges(db: Database, channel: ChannelLike): { db: Database; close
   };
 }
 
+/** What a leading tab drives: the engine in its page, or the one in its database worker. */
+type Engine = Pick<SyncClient, "status" | "stop" | "reconnectNow" | "whenSynced">;
+
 /**
  * A sync client for one tab among several of one browser profile. Every tab reads and writes the
- * shared database itself; one tab, the holder of a Web Lock, also runs the sync engine and its
- * WebSocket. The others mirror its status. When the leading tab closes, its lock is released and
- * the next tab takes over.
+ * shared database itself; one tab also runs the sync engine and its WebSocket, and the others
+ * mirror its status. With a database in the leading tab's worker (`openBrowserDatabase`'s
+ * default) the engine runs in that worker, next to the database, so it neither waits for a busy
+ * page nor costs a message per statement; `dial`, `WebSocket`, `clock` and `network` do not
+ * cross to it (it uses the worker's WebSocket and `online` event). Otherwise the holder of a
+ * Web Lock runs it in its page. When the leading tab closes, the next tab takes over.
  */
 export function createCrossTabSyncClient(
   options: CrossTabOptions,
@@ -82,7 +94,8 @@ export function createCrossTabSyncClient(
     change: new Set<(e: ChangeEvent) => void>(),
   };
   let status: SyncStatus = { ...INITIAL_STATUS, state: "connecting" };
-  let engine: SyncClient | null = null;
+  let engine: Engine | null = null;
+  const workerSync = (options.db as { workerSync?: WorkerSyncHost }).workerSync;
   let abort: AbortController | null = null;
   let release: (() => void) | null = null;
 
@@ -98,15 +111,51 @@ export function createCrossTabSyncClient(
     if (data.type === "reconnect") engine?.reconnectNow();
   });
 
+  const leaderStatus = (s: SyncStatus) => {
+    setStatus(s);
+    channel.postMessage({ type: "status", status: s });
+  };
+
   function lead(): Promise<void> {
-    engine = createSyncClient({ ...options, db });
-    engine.on("status", (s) => {
-      setStatus(s);
-      channel.postMessage({ type: "status", status: s });
-    });
-    engine.start();
-    setStatus(engine.status);
+    const client = createSyncClient({ ...options, db });
+    engine = client;
+    client.on("status", leaderStatus);
+    client.start();
+    setStatus(client.status);
     return new Promise<void>((resolve) => (release = resolve));
+  }
+
+  let workerControl: WorkerSyncControl | null = null;
+  let tellNetwork: (() => void) | null = null;
+  function leadInWorker(host: WorkerSyncHost): void {
+    const { url, reconnect, pushDelayMs, targetFrameBytes, pushPageRows } = options;
+    const { network } = options;
+    const isOnline = () => network?.isOnline?.() ?? navigator.onLine !== false;
+    const control = host.runSync(
+      { url, reconnect, pushDelayMs, targetFrameBytes, pushPageRows },
+      {
+        lead: () => {
+          engine = {
+            get status() {
+              return status;
+            },
+            stop: () => control.stop(),
+            reconnectNow: () => control.reconnectNow(),
+            whenSynced: () => control.whenSynced(),
+          };
+        },
+        status: leaderStatus,
+        change: (event) => shared.announce(event),
+        token: async () => options.getToken(),
+        online: isOnline,
+      },
+    );
+    workerControl = control;
+    // The worker hears of the network from this page, at once and whenever it may have changed.
+    tellNetwork = () => control.network(isOnline());
+    tellNetwork();
+    addEventListener("online", tellNetwork);
+    addEventListener("offline", tellNetwork);
   }
 
   return {
@@ -120,6 +169,7 @@ export function createCrossTabSyncClient(
       if (abort) return;
       abort = new AbortController();
       channel.postMessage({ type: "status?" });
+      if (workerSync) return leadInWorker(workerSync);
       locks
         .request(`notesync:${options.name}`, { signal: abort.signal }, lead)
         .catch(() => undefined);
@@ -130,13 +180,19 @@ export function createCrossTabSyncClient(
       abort = null;
       const e = engine;
       engine = null;
-      await e?.stop();
+      // Not leading, the worker's control still forgets the engine it would start on leading.
+      await (workerControl ?? e)?.stop();
+      if (tellNetwork) {
+        removeEventListener("online", tellNetwork);
+        removeEventListener("offline", tellNetwork);
+      }
       release?.();
       release = null;
       shared.close();
       channel.close();
     },
     reconnectNow() {
+      tellNetwork?.();
       if (engine) engine.reconnectNow();
       else channel.postMessage({ type: "reconnect" });
     },

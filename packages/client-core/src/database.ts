@@ -9,10 +9,27 @@ export interface SqlExecutor {
   execMany(sql: string, paramLists: readonly (readonly unknown[])[]): Promise<void>;
 }
 
+/** One SQL statement and its parameters. */
+export interface Statement {
+  readonly sql: string;
+  readonly params?: readonly unknown[];
+}
+
 /** What a database adapter implements: one connection to one cr-sqlite database. */
 export interface DatabaseDriver extends SqlExecutor {
   /** This database's cr-sqlite site id (16 bytes), stable across reopen. */
   readonly siteId: Uint8Array;
+  /**
+   * The replicated tables written since the last call, where the driver can tell (SQLite's
+   * update hook in the browser): then a write costs no query to name them. Without it, the
+   * tables come from cr-sqlite's db_version.
+   */
+  takeWrittenTables?(): string[];
+  /**
+   * Runs the statements in one transaction (BEGIN IMMEDIATE to COMMIT), where the driver can do
+   * that in one call (a browser's worker: one message instead of one per statement).
+   */
+  batch?(statements: readonly Statement[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -37,6 +54,15 @@ export interface Database extends SqlExecutor {
       tables?: readonly string[];
     },
   ): Promise<T>;
+  /**
+   * Runs the statements in one transaction, like `transaction` but as one call to the database
+   * (in a browser, one message to the worker that holds it): for writes whose SQL is known
+   * before they begin, such as saving a keystroke.
+   */
+  batch(
+    statements: readonly Statement[],
+    options?: { origin?: ChangeOrigin; tables?: readonly string[] },
+  ): Promise<void>;
   /** Called once per committed write that changed replicated tables. Returns an unsubscribe function. */
   onChange(listener: (event: ChangeEvent) => void): () => void;
   close(): Promise<void>;
@@ -44,8 +70,9 @@ export interface Database extends SqlExecutor {
 
 /**
  * Wraps a driver: serializes every call (one connection, so a transaction must not interleave
- * with other statements), and after each write compares cr-sqlite's db_version to name the
- * tables that changed. The check costs one `crsql_db_version()` call per write.
+ * with other statements), and after each write names the tables that changed: as the driver
+ * reports them, or else by comparing cr-sqlite's db_version (one `crsql_db_version()` call per
+ * write).
  */
 export function createDatabase(driver: DatabaseDriver): Database {
   const listeners = new Set<(event: ChangeEvent) => void>();
@@ -61,6 +88,10 @@ export function createDatabase(driver: DatabaseDriver): Database {
     Number((await driver.query<{ v: number }>("SELECT crsql_db_version() AS v"))[0]!.v);
 
   async function announce(origin: ChangeOrigin, knownTables?: readonly string[]): Promise<void> {
+    if (driver.takeWrittenTables) {
+      emit({ tables: driver.takeWrittenTables(), origin });
+      return;
+    }
     if (knownTables) {
       // The caller names the tables, so skip the version query (a millisecond or more in a
       // browser). The next local write then names the tables changed since the older version:
@@ -91,9 +122,10 @@ export function createDatabase(driver: DatabaseDriver): Database {
   }
 
   // Runs before anything else queued on the connection.
-  serialized(async () => {
-    lastVersion = await dbVersion();
-  }).catch(() => undefined); // a broken connection shows on the next call
+  if (!driver.takeWrittenTables)
+    serialized(async () => {
+      lastVersion = await dbVersion();
+    }).catch(() => undefined); // a broken connection shows on the next call
 
   const db: Database = {
     siteId: driver.siteId,
@@ -117,11 +149,23 @@ export function createDatabase(driver: DatabaseDriver): Database {
           await driver.exec("COMMIT");
         } catch (err) {
           await driver.exec("ROLLBACK").catch(() => undefined);
+          driver.takeWrittenTables?.(); // rolled back: nothing was written
           throw err;
         }
         await announce(options?.origin ?? "local", options?.tables);
         return result;
       }),
+    batch: (statements, options) => {
+      const runBatch = driver.batch?.bind(driver);
+      if (!runBatch)
+        return db.transaction(async (tx) => {
+          for (const s of statements) await tx.exec(s.sql, s.params);
+        }, options);
+      return serialized(async () => {
+        await runBatch(statements);
+        await announce(options?.origin ?? "local", options?.tables);
+      });
+    },
     onChange(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

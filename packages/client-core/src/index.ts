@@ -3,6 +3,7 @@ export type {
   Database,
   DatabaseDriver,
   SqlExecutor,
+  Statement,
   ChangeEvent,
   ChangeOrigin,
 } from "./database.js";

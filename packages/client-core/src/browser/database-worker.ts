@@ -14,6 +14,7 @@ import { hasSyncAccessHandles, openOpfsConnection } from "./opfs-connection.js";
 import { RequestRouter, type WatchClient } from "./request-router.js";
 import type { FromWorker, ToWorker } from "./worker-protocol.js";
 import { tabLockName } from "./tab-lock.js";
+import { ENGINE_CLIENT, startWorkerSync, type WorkerSyncEngine } from "./worker-sync.js";
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -21,6 +22,7 @@ const post = (message: FromWorker) => self.postMessage(message);
 
 /** A tab is gone once the lock it holds for its lifetime is granted to us. */
 const watchClient: WatchClient = (client, gone) => {
+  if (client === ENGINE_CLIENT) return () => undefined; // it lives and dies with this worker
   const abort = new AbortController();
   navigator.locks
     .request(tabLockName(client), { signal: abort.signal }, () => gone())
@@ -29,7 +31,9 @@ const watchClient: WatchClient = (client, gone) => {
 };
 
 let router: RequestRouter | null = null;
+let siteId: Uint8Array | null = null;
 let closeStorage: (() => Promise<void>) | null = null;
+let sync: WorkerSyncEngine | null = null;
 
 /**
  * A database this profile still holds in IndexedDB (from before OPFS) is copied to OPFS, whole
@@ -76,12 +80,14 @@ async function open(name: string, wasmUrl: string): Promise<void> {
     });
     await applySchema(connection.driver);
     router = await RequestRouter.open(connection.driver, watchClient);
+    siteId = connection.driver.siteId;
     closeStorage = () => connection.close();
     post({ type: "opened", storage: "opfs", migrated });
   } else {
     const driver = await openIndexedDbConnection(await initWasm(() => wasmUrl), name);
     await applySchema(driver);
     router = await RequestRouter.open(driver, watchClient);
+    siteId = driver.siteId;
     closeStorage = () => driver.close();
     post({ type: "opened", storage: "indexeddb", migrated: false });
   }
@@ -96,9 +102,28 @@ self.addEventListener("message", (event: MessageEvent<ToWorker>) => {
   } else if (message.type === "request") {
     // Not open (closing): the tab sends it again to the next leader.
     router?.handle(message.request, (reply) => post({ type: "reply", reply }));
+  } else if (message.type === "sync-start") {
+    if (router && siteId && !sync) sync = startWorkerSync(router, siteId, message.config, post);
+  } else if (message.type === "sync-token") {
+    sync?.answerToken(message.id, message.token, message.error, message.online);
+  } else if (message.type === "sync-network") {
+    sync?.network(message.online);
+  } else if (message.type === "sync-reconnect") {
+    sync?.client.reconnectNow();
+  } else if (message.type === "sync-when-synced") {
+    void sync?.client.whenSynced().then(() => post({ type: "sync-synced", id: message.id }));
+  } else if (message.type === "sync-stop") {
+    const stopping = sync?.client.stop() ?? Promise.resolve();
+    sync = null;
+    void stopping.finally(() => post({ type: "sync-stopped" }));
   } else {
-    const closing = router?.idle() ?? Promise.resolve();
+    // Tabs' requests from now on go to the next leader; the engine finishes through its own.
+    const [engine, closingRouter] = [sync, router];
+    sync = null;
     router = null;
+    const closing = (engine?.client.stop() ?? Promise.resolve()).then(
+      () => closingRouter?.idle() ?? Promise.resolve(),
+    );
     closing
       .then(() => closeStorage?.())
       .catch((err: unknown) => console.error("notesync: closing the database failed", err))

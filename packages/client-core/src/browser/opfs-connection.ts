@@ -78,12 +78,13 @@ export async function openOpfsConnection(
   );
   const db = await sqlite.open(uri);
   // One connection owns the file: exclusive locking keeps the page cache across transactions,
-  // and the journal stays (truncated) instead of being created and deleted per commit. Not WAL:
+  // and the journal stays, its header zeroed at each commit (PERSIST: a commit of a keystroke
+  // took 1.2 ms against 1.8-2.4 ms truncating it, measured in a worker on a disk profile). Not WAL:
   // this VFS has no shared memory, so a WAL database reopens only with exclusive locking set
   // before its first read, and cr-sqlite reads it inside sqlite3_open (measured: the reopen
   // fails). FULL: every commit is flushed before it returns, as IndexedDB's strict durability.
   await db.exec("PRAGMA locking_mode = exclusive");
-  await db.exec("PRAGMA journal_mode = truncate");
+  await db.exec("PRAGMA journal_mode = persist");
   await db.exec("PRAGMA synchronous = full");
   const driver = await WasmDriver.open(db);
   return {

@@ -1,4 +1,4 @@
-import type { DatabaseDriver } from "../database.js";
+import type { DatabaseDriver, Statement } from "../database.js";
 import type { DbReply, DbRequest } from "./worker-protocol.js";
 
 /** Where a tab's statements go: its own worker (leading) or the leader over the tabs' channel. */
@@ -30,6 +30,8 @@ export class RemoteDriver implements DatabaseDriver {
   private readonly pending = new Map<number, Pending>();
   /** Answered statements of the transaction in progress, from its BEGIN. */
   private transactionLog: Omit<DbRequest, "track">[] = [];
+  /** Replicated tables the answered statements wrote, since `takeWrittenTables`. */
+  private written = new Set<string>();
 
   constructor(
     readonly client: string,
@@ -57,8 +59,10 @@ export class RemoteDriver implements DatabaseDriver {
     const inTransaction = this.transactionLog.length > 0 || BEGIN.test(sql);
     if (reply.ok && END.test(sql)) this.transactionLog = [];
     else if (reply.ok && inTransaction) this.transactionLog.push(p.request);
-    if (reply.ok) p.resolve(reply.rows);
-    else p.reject(Object.assign(new Error(reply.error.message), { name: reply.error.name }));
+    if (reply.ok) {
+      for (const t of reply.written ?? []) this.written.add(t);
+      p.resolve(reply.rows);
+    } else p.reject(Object.assign(new Error(reply.error.message), { name: reply.error.name }));
   }
 
   /** Fails everything unanswered (the database is closing). */
@@ -87,6 +91,16 @@ export class RemoteDriver implements DatabaseDriver {
 
   async execMany(sql: string, lists: readonly (readonly unknown[])[]): Promise<void> {
     await this.call({ op: "execMany", sql, lists });
+  }
+
+  async batch(statements: readonly Statement[]): Promise<void> {
+    await this.call({ op: "batch", sql: "", statements });
+  }
+
+  takeWrittenTables(): string[] {
+    const tables = [...this.written];
+    this.written.clear();
+    return tables;
   }
 
   close(): Promise<void> {

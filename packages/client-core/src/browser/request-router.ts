@@ -1,4 +1,5 @@
-import type { SqlExecutor } from "../database.js";
+import { TABLE_NAMES } from "@notesync/protocol";
+import type { DatabaseDriver, SqlExecutor } from "../database.js";
 import type { DbReply, DbRequest } from "./worker-protocol.js";
 
 /** Local, never replicated: per tab connection, the seq of its last write that landed. */
@@ -15,6 +16,12 @@ const ROLLBACK = /^\s*ROLLBACK\s*(TRANSACTION)?\s*;?\s*$/i;
  */
 export type WatchClient = (client: string, gone: () => void) => () => void;
 
+/** The leader's connection: SQL, and the replicated tables its statements wrote. */
+export type RouterConnection = SqlExecutor & Pick<DatabaseDriver, "takeWrittenTables">;
+
+/** Called when a client's write committed, with the replicated tables it wrote. */
+export type OnCommit = (client: string, tables: readonly string[]) => void;
+
 /**
  * Runs the statements of every tab on the leader's one connection, one at a time. A tab that
  * begins a transaction owns the connection until it commits or rolls back (or its tab goes away,
@@ -29,15 +36,23 @@ export class RequestRouter {
   /** Seen by this leader: a request that arrives twice (resent and original) runs once. */
   private readonly seen = new Map<string, number>();
   private chain: Promise<void> = Promise.resolve();
+  /** Replicated tables written by the open transaction. */
+  private transactionTables = new Set<string>();
+  /** Told of every commit (the sync engine in the worker pushes what tabs wrote). */
+  onCommit: OnCommit = () => undefined;
 
   private constructor(
-    private readonly db: SqlExecutor,
+    private readonly db: RouterConnection,
     private readonly watch: WatchClient,
     private readonly applied: Map<string, number>,
   ) {}
 
   /** Loads what earlier leaders recorded; drops records of tabs a day gone. */
-  static async open(db: SqlExecutor, watch: WatchClient, now = Date.now()): Promise<RequestRouter> {
+  static async open(
+    db: RouterConnection,
+    watch: WatchClient,
+    now = Date.now(),
+  ): Promise<RequestRouter> {
     await db.exec(
       `CREATE TABLE IF NOT EXISTS ${TAB_REQUESTS_TABLE} (client TEXT PRIMARY KEY NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL)`,
     );
@@ -75,13 +90,24 @@ export class RequestRouter {
     if (seq <= (this.seen.get(client) ?? 0)) return;
     this.seen.set(client, seq);
     if (seq <= (this.applied.get(client) ?? 0)) {
-      reply({ client, seq, ok: true });
+      // It landed under an earlier leader, which wrote who knows what: name every table.
+      reply({ client, seq, ok: true, written: request.op === "query" ? [] : [...TABLE_NAMES] });
       return;
     }
     try {
       const rows = await this.execute(request);
-      reply(rows ? { client, seq, ok: true, rows } : { client, seq, ok: true });
+      const written = this.db.takeWrittenTables?.() ?? [];
+      for (const t of written) this.transactionTables.add(t);
+      // A statement outside any transaction, or the COMMIT that ended one (a rollback cleared
+      // the tables): what it wrote is durable now.
+      if (this.owner === null && this.transactionTables.size > 0) {
+        const tables = [...this.transactionTables];
+        this.transactionTables.clear();
+        this.onCommit(client, tables);
+      }
+      reply({ client, seq, ok: true, ...(rows && { rows }), written });
     } catch (err) {
+      this.db.takeWrittenTables?.(); // the failed statement's writes were undone
       const { name, message } = err instanceof Error ? err : new Error(String(err));
       reply({ client, seq, ok: false, error: { name, message } });
     }
@@ -107,23 +133,28 @@ export class RequestRouter {
       return undefined;
     }
     const alone = this.owner === null && request.track && request.op !== "query";
-    if (!alone) return this.statement(request);
-    // A follower's write outside a transaction: its seq lands with it, or neither does.
+    if (!alone && request.op !== "batch") return this.statement(request);
+    // A batch, or a follower's write outside a transaction: one transaction, with the
+    // follower's seq (so it lands with it, or neither does).
     await this.db.exec("BEGIN IMMEDIATE");
     try {
       await this.statement(request);
-      await this.record(request);
+      if (request.track) await this.record(request);
       await this.db.exec("COMMIT");
     } catch (err) {
       await this.db.exec("ROLLBACK").catch(() => undefined);
       throw err;
     }
-    this.applied.set(client, request.seq);
+    if (request.track) this.applied.set(client, request.seq);
     return undefined;
   }
 
   private async statement(request: DbRequest): Promise<unknown[] | undefined> {
     if (request.op === "query") return this.db.query(request.sql, request.params);
+    if (request.op === "batch") {
+      for (const s of request.statements ?? []) await this.db.exec(s.sql, s.params);
+      return undefined;
+    }
     if (request.op === "execMany") await this.db.execMany(request.sql, request.lists ?? []);
     else await this.db.exec(request.sql, request.params);
     return undefined;
@@ -140,6 +171,7 @@ export class RequestRouter {
   /** The transaction ended; a committed one's seq is now applied. */
   private release(committed: DbRequest | null): void {
     if (committed?.track) this.applied.set(committed.client, committed.seq);
+    if (!committed) this.transactionTables.clear();
     this.owner = null;
     this.stopWatching?.();
     this.stopWatching = null;

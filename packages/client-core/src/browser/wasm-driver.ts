@@ -1,3 +1,4 @@
+import { isKnownTable } from "@notesync/protocol";
 import type initWasm from "@vlcn.io/crsqlite-wasm";
 import type { DatabaseDriver } from "../database.js";
 
@@ -15,10 +16,25 @@ export function bind(params: readonly unknown[] | undefined): unknown[] | undefi
 
 /** A driver over one open crsqlite-wasm connection, whichever VFS stores it. */
 export class WasmDriver implements DatabaseDriver {
+  private written = new Set<string>();
+
   constructor(
     private readonly db: WasmDB,
     readonly siteId: Uint8Array,
-  ) {}
+  ) {
+    // SQLite's update hook names every row written, by this connection's statements and by
+    // cr-sqlite merging remote changes alike (its clock tables are WITHOUT ROWID and never show,
+    // but a change that moves nothing in a replicated table changes nothing to show either).
+    db.onUpdate((_type, _db, table) => {
+      if (isKnownTable(table)) this.written.add(table);
+    });
+  }
+
+  takeWrittenTables(): string[] {
+    const tables = [...this.written];
+    this.written.clear();
+    return tables;
+  }
 
   /** Opens the driver's database after the pragmas that make strict or synchronous storage fast. */
   static async open(db: WasmDB): Promise<WasmDriver> {

@@ -1,7 +1,14 @@
-import { createDatabase, type Database } from "../database.js";
+import { createDatabase, type ChangeEvent, type Database } from "../database.js";
+import type { SyncStatus } from "../sync/status.js";
 import { RemoteDriver } from "./remote-driver.js";
 import { holdTabLock } from "./tab-lock.js";
-import type { BetweenTabs, BrowserStorage, FromWorker, ToWorker } from "./worker-protocol.js";
+import type {
+  BetweenTabs,
+  BrowserStorage,
+  FromWorker,
+  ToWorker,
+  WorkerSyncConfig,
+} from "./worker-protocol.js";
 
 export interface WorkerDatabaseOptions {
   readonly name: string;
@@ -15,6 +22,38 @@ export interface BrowserDatabase extends Database {
   readonly storage: BrowserStorage;
   /** True while this tab's worker holds the database (the others send it their statements). */
   readonly isLeader: boolean;
+  /** Where the database lives in the leader's worker: runs the sync engine there. */
+  readonly workerSync?: WorkerSyncHost;
+}
+
+/** What the sync engine in the leader's worker tells the page that started it. */
+export interface WorkerSyncEvents {
+  /** This tab leads now: the engine runs in its worker. */
+  lead(): void;
+  status(status: SyncStatus): void;
+  /** The engine applied the server's changes. */
+  change(event: ChangeEvent): void;
+  /** The session token, for each (re)connect. */
+  token(): Promise<string>;
+  /** Whether the device has a network, as the page sees it (asked at each connect). */
+  online(): boolean;
+}
+
+/** The page's controls of the engine in its worker (they act while this tab leads). */
+export interface WorkerSyncControl {
+  /** Whether the device has a network, as the page sees it. */
+  network(online: boolean): void;
+  reconnectNow(): void;
+  whenSynced(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface WorkerSyncHost {
+  /**
+   * Runs the sync engine in this tab's worker while this tab leads: at once if it leads now,
+   * else when it comes to lead (the leading tab closed). Once per database.
+   */
+  runSync(config: WorkerSyncConfig, events: WorkerSyncEvents): WorkerSyncControl;
 }
 
 const defaultWorker = () =>
@@ -43,6 +82,41 @@ export async function openWorkerDatabase(options: WorkerDatabaseOptions): Promis
     connected = resolve;
     failed = reject;
   });
+  let syncRun: { config: WorkerSyncConfig; events: WorkerSyncEvents } | null = null;
+  const syncedWaiters = new Map<number, () => void>();
+  let nextSyncedId = 0;
+  let syncStopped: (() => void) | null = null;
+
+  /** The engine's messages from this tab's worker. */
+  function fromEngine(w: Worker, data: FromWorker): void {
+    if (data.type === "sync-status") syncRun?.events.status(data.status);
+    else if (data.type === "sync-change") syncRun?.events.change(data.event);
+    else if (data.type === "sync-token?") {
+      const answer = (message: ToWorker) => w.postMessage(message);
+      const events = syncRun?.events;
+      (events?.token() ?? Promise.reject(new Error("sync stopped"))).then(
+        (token) => answer({ type: "sync-token", id: data.id, token, online: events!.online() }),
+        (err: unknown) =>
+          answer({
+            type: "sync-token",
+            id: data.id,
+            error: (err as Error).message,
+            online: events?.online() ?? true,
+          }),
+      );
+    } else if (data.type === "sync-synced") {
+      syncedWaiters.get(data.id)?.();
+      syncedWaiters.delete(data.id);
+    } else if (data.type === "sync-stopped") syncStopped?.();
+  }
+
+  let online = true;
+  function startSync(w: Worker): void {
+    if (!syncRun) return;
+    w.postMessage({ type: "sync-start", config: syncRun.config } satisfies ToWorker);
+    w.postMessage({ type: "sync-network", online } satisfies ToWorker);
+    syncRun.events.lead();
+  }
 
   const driver = new RemoteDriver(client, async () => {
     closing = true;
@@ -77,7 +151,7 @@ export async function openWorkerDatabase(options: WorkerDatabaseOptions): Promis
         else if (data.type === "reply") {
           if (data.reply.client === client) driver.receive(data.reply);
           else post({ type: "reply", reply: data.reply });
-        }
+        } else fromEngine(w, data);
       });
       w.addEventListener("error", (e) => resolve({ type: "failed", message: e.message }));
       w.postMessage({
@@ -102,6 +176,7 @@ export async function openWorkerDatabase(options: WorkerDatabaseOptions): Promis
     });
     post({ type: "leader", storage: opened.storage });
     connected(opened.storage);
+    startSync(w);
     await new Promise<void>((resolve) => (releaseLead = resolve));
   }
 
@@ -120,9 +195,41 @@ export async function openWorkerDatabase(options: WorkerDatabaseOptions): Promis
     await driver.close();
     throw err;
   }
+  const workerSync: WorkerSyncHost = {
+    runSync(config, events) {
+      if (syncRun) throw new Error("the sync engine of this database is started already");
+      syncRun = { config, events };
+      if (leading && worker) startSync(worker);
+      return {
+        network(now) {
+          online = now;
+          worker?.postMessage({ type: "sync-network", online } satisfies ToWorker);
+        },
+        reconnectNow: () => worker?.postMessage({ type: "sync-reconnect" } satisfies ToWorker),
+        whenSynced: () =>
+          new Promise<void>((resolve) => {
+            if (!worker) return; // not leading: the caller waits on the mirrored status
+            const id = ++nextSyncedId;
+            syncedWaiters.set(id, resolve);
+            worker.postMessage({ type: "sync-when-synced", id } satisfies ToWorker);
+          }),
+        async stop() {
+          const w = worker;
+          syncRun = null;
+          if (!w) return;
+          await new Promise<void>((resolve) => {
+            syncStopped = resolve;
+            w.postMessage({ type: "sync-stop" } satisfies ToWorker);
+          });
+          syncStopped = null;
+        },
+      };
+    },
+  };
   return Object.defineProperties(createDatabase(driver), {
     storage: { get: () => storage, enumerable: true },
     isLeader: { get: () => leading, enumerable: true },
+    workerSync: { value: workerSync, enumerable: true },
   }) as BrowserDatabase;
 }
 

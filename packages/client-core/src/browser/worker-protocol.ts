@@ -1,3 +1,7 @@
+import type { ChangeEvent, Statement } from "../database.js";
+import type { SyncClientOptions } from "../sync/sync-client.js";
+import type { SyncStatus } from "../sync/status.js";
+
 /**
  * Messages of the browser database that lives in a worker of the leading tab: between a tab and
  * its worker, and between tabs over a BroadcastChannel (followers' statements go to the leader).
@@ -9,10 +13,12 @@ export interface DbRequest {
   readonly client: string;
   /** Per client, increasing: the leader runs a write at most once per (client, seq). */
   readonly seq: number;
-  readonly op: "exec" | "query" | "execMany";
+  /** `batch`: `statements` in one transaction (`sql` is empty). */
+  readonly op: "exec" | "query" | "execMany" | "batch";
   readonly sql: string;
   readonly params?: readonly unknown[];
   readonly lists?: readonly (readonly unknown[])[];
+  readonly statements?: readonly Statement[];
   /**
    * Record the write's seq in the database with it, so that a new leader can tell whether it
    * landed. Followers ask for it; the leading tab's own writes die with its worker anyway.
@@ -21,7 +27,14 @@ export interface DbRequest {
 }
 
 export type DbReply =
-  | { readonly client: string; readonly seq: number; readonly ok: true; readonly rows?: unknown[] }
+  | {
+      readonly client: string;
+      readonly seq: number;
+      readonly ok: true;
+      readonly rows?: unknown[];
+      /** The replicated tables the statement wrote. */
+      readonly written?: readonly string[];
+    }
   | {
       readonly client: string;
       readonly seq: number;
@@ -32,6 +45,12 @@ export type DbReply =
 /** Where the database is stored: OPFS through synchronous access handles, or IndexedDB. */
 export type BrowserStorage = "opfs" | "indexeddb";
 
+/** What the sync engine in the worker is started with: the options that can cross to it. */
+export type WorkerSyncConfig = Pick<
+  SyncClientOptions,
+  "url" | "reconnect" | "pushDelayMs" | "targetFrameBytes" | "pushPageRows"
+>;
+
 /** From the leading tab to its worker. */
 export type ToWorker =
   | {
@@ -40,7 +59,22 @@ export type ToWorker =
       readonly wasmUrl: string;
     }
   | { readonly type: "request"; readonly request: DbRequest }
-  | { readonly type: "close" };
+  | { readonly type: "close" }
+  /** Run the sync engine in the worker (once; a second start is ignored). */
+  | { readonly type: "sync-start"; readonly config: WorkerSyncConfig }
+  /** The answer to `sync-token?`: a session token, or why there is none, and the network then. */
+  | {
+      readonly type: "sync-token";
+      readonly id: number;
+      readonly token?: string;
+      readonly error?: string;
+      readonly online: boolean;
+    }
+  | { readonly type: "sync-reconnect" }
+  /** What the page knows of the network (a worker's own `navigator.onLine` may not follow it). */
+  | { readonly type: "sync-network"; readonly online: boolean }
+  | { readonly type: "sync-when-synced"; readonly id: number }
+  | { readonly type: "sync-stop" };
 
 /** From the worker to its tab. */
 export type FromWorker =
@@ -52,7 +86,14 @@ export type FromWorker =
     }
   | { readonly type: "failed"; readonly message: string }
   | { readonly type: "reply"; readonly reply: DbReply }
-  | { readonly type: "closed" };
+  | { readonly type: "closed" }
+  | { readonly type: "sync-status"; readonly status: SyncStatus }
+  /** The engine connects and needs the session token (`getToken`, in the page). */
+  | { readonly type: "sync-token?"; readonly id: number }
+  /** The engine applied the server's changes (tabs announce their own writes themselves). */
+  | { readonly type: "sync-change"; readonly event: ChangeEvent }
+  | { readonly type: "sync-synced"; readonly id: number }
+  | { readonly type: "sync-stopped" };
 
 /** Between the tabs of one database. */
 export type BetweenTabs =

@@ -1,6 +1,6 @@
 import { NOTE_TEXT_SQL, Y, newNoteDoc, newUpdateId, readNoteText } from "@notesync/protocol";
 import { coalesced } from "../coalesce.js";
-import type { ChangeEvent, Database } from "../database.js";
+import type { ChangeEvent, Database, Statement } from "../database.js";
 
 /**
  * While typing, the note's "edited" time is written at most this often: it is one more change
@@ -43,10 +43,8 @@ export interface NoteDocumentOptions {
   /** Where writes of other tabs and of the sync engine are announced (a sync client's "change"). */
   readonly onChange: (listener: (e: ChangeEvent) => void) => () => void;
   readonly now: () => number;
-  /** Called inside each save's transaction, before the row goes in (history snapshots). */
-  readonly beforeSave?: (
-    tx: Parameters<Parameters<Database["transaction"]>[0]>[0],
-  ) => Promise<void>;
+  /** Statements that run first in each save's transaction, before the row goes in (history snapshots). */
+  readonly beforeSave?: () => readonly Statement[];
 }
 
 export async function openNoteDocument(
@@ -111,23 +109,21 @@ export async function openNoteDocument(
     const text = readNoteText(doc);
     const t = now();
     let editedAt = editedAtWritten;
+    const statements: Statement[] = [
+      ...(options.beforeSave?.() ?? []),
+      {
+        sql: `INSERT INTO note_updates (note_id, id, data) VALUES (?, ?, ?)`,
+        params: [noteId, id, data],
+      },
+      { sql: NOTE_TEXT_SQL.upsert, params: [noteId, text.title, text.body] },
+    ];
+    if (t - editedAtWritten >= EDITED_AT_EVERY_MS) {
+      statements.push({ sql: `UPDATE notes SET updated_at = ? WHERE id = ?`, params: [t, noteId] });
+      editedAt = t;
+    }
     try {
-      await db.transaction(
-        async (tx) => {
-          await options.beforeSave?.(tx);
-          await tx.exec(`INSERT INTO note_updates (note_id, id, data) VALUES (?, ?, ?)`, [
-            noteId,
-            id,
-            data,
-          ]);
-          await tx.exec(NOTE_TEXT_SQL.upsert, [noteId, text.title, text.body]);
-          if (t - editedAtWritten >= EDITED_AT_EVERY_MS) {
-            await tx.exec(`UPDATE notes SET updated_at = ? WHERE id = ?`, [t, noteId]);
-            editedAt = t;
-          }
-        },
-        { tables: ["note_updates", "notes"] },
-      );
+      // One call: in a browser, one message to the database's worker per keystroke saved.
+      await db.batch(statements, { tables: ["note_updates", "notes"] });
       editedAtWritten = editedAt;
     } catch (err) {
       known.delete(id);

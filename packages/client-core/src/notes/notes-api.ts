@@ -9,7 +9,7 @@ import {
   textEditUpdate,
   type NoteText,
 } from "@notesync/protocol";
-import type { ChangeEvent, Database, SqlExecutor } from "../database.js";
+import type { ChangeEvent, Database, SqlExecutor, Statement } from "../database.js";
 import { openNoteDocument, STORED_ORIGIN, type NoteDocument } from "./note-document.js";
 import { refreshNoteText } from "./note-text.js";
 
@@ -226,25 +226,31 @@ export function createNotesApi(db: Database, options: NotesApiOptions = {}): Not
   };
 
   /** Saves the note as it is now into its history, unless a snapshot is recent (or `force`) or the note is empty. */
-  async function snapshot(tx: SqlExecutor, id: string, force: boolean): Promise<void> {
+  /**
+   * A history version of the note as it is now, and the oldest beyond HISTORY_PER_NOTE dropped;
+   * unless `force`, only when its last history version is HISTORY_INTERVAL_MS old or more.
+   */
+  function snapshotStatements(id: string, force: boolean): Statement[] {
     const t = now();
-    if (!force) {
-      const [last] = await tx.query<{ t: number | null }>(
-        `SELECT max(created_at) AS t FROM note_versions WHERE note_id = ? AND kind = 'history'`,
-        [id],
-      );
-      if (last?.t != null && t - Number(last.t) < HISTORY_INTERVAL_MS) return;
-    }
-    await tx.exec(
-      `INSERT INTO note_versions (id, note_id, kind, title, body, created_at)
-       SELECT ?, note_id, 'history', title, body, ? FROM note_text WHERE note_id = ? AND (title != '' OR body != '')`,
-      [crypto.randomUUID(), t, id],
-    );
-    await tx.exec(
-      `DELETE FROM note_versions WHERE note_id = ? AND kind = 'history' AND id NOT IN (
+    const due = force
+      ? ""
+      : `AND NOT EXISTS (SELECT 1 FROM note_versions WHERE note_id = ? AND kind = 'history' AND created_at > ?)`;
+    return [
+      {
+        sql: `INSERT INTO note_versions (id, note_id, kind, title, body, created_at)
+         SELECT ?, note_id, 'history', title, body, ? FROM note_text WHERE note_id = ? AND (title != '' OR body != '') ${due}`,
+        params: [crypto.randomUUID(), t, id, ...(force ? [] : [id, t - HISTORY_INTERVAL_MS])],
+      },
+      {
+        sql: `DELETE FROM note_versions WHERE note_id = ? AND kind = 'history' AND id NOT IN (
          SELECT id FROM note_versions WHERE note_id = ? AND kind = 'history' ORDER BY created_at DESC LIMIT ${HISTORY_PER_NOTE})`,
-      [id, id],
-    );
+        params: [id, id],
+      },
+    ];
+  }
+
+  async function snapshot(tx: SqlExecutor, id: string, force: boolean): Promise<void> {
+    for (const s of snapshotStatements(id, force)) await tx.exec(s.sql, s.params);
   }
 
   /**
@@ -344,11 +350,11 @@ export function createNotesApi(db: Database, options: NotesApiOptions = {}): Not
         onChange,
         now,
         // A history snapshot before the first edit in any HISTORY_INTERVAL_MS, checked at most that often.
-        beforeSave: async (tx) => {
+        beforeSave: () => {
           const t = now();
-          if (t - lastCheck < HISTORY_INTERVAL_MS) return;
+          if (t - lastCheck < HISTORY_INTERVAL_MS) return [];
           lastCheck = t;
-          await snapshot(tx, id, false);
+          return snapshotStatements(id, false);
         },
       });
     },

@@ -29,6 +29,11 @@ export interface ConnectionDeps {
   readonly token: string;
   readonly setStatus: (next: Partial<SyncStatus>) => void;
   readonly refreshPending: () => Promise<void>;
+  /**
+   * Stores `cursors.ackedClientVersion` soon (it only makes an offline start's pending count
+   * exact, and a durable write per ack would cost every keystroke a flush).
+   */
+  readonly saveAckedSoon: () => void;
   /** The connection must end: `terminal` when reconnecting with the same token cannot help. */
   readonly end: (code: number, terminal: boolean) => void;
 }
@@ -103,7 +108,7 @@ export class Connection {
         deps.outbound.acked();
         if (frame.clientVersion > deps.cursors.ackedClientVersion) {
           deps.cursors.ackedClientVersion = frame.clientVersion;
-          await saveAckedClientVersion(deps.db, frame.clientVersion);
+          deps.saveAckedSoon();
         }
         await deps.refreshPending();
         return deps.outbound.push();

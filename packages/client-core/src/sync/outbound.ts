@@ -49,6 +49,11 @@ export class Outbound {
     return this.awaitingAck;
   }
 
+  /** Connected, and every local change made so far is acked: nothing is pending. */
+  get allAcked(): boolean {
+    return this.send !== null && !this.awaitingAck && !this.unsentLocal && this.refill === null;
+  }
+
   /**
    * A connection was welcomed: push what the server lacks, from its record of us. With `refilled`,
    * the server's database is a new incarnation: send every change held from the start, whoever
@@ -115,6 +120,7 @@ export class Outbound {
   /** Sends the next page of local changes, unless one waits for its ack. */
   async push(): Promise<void> {
     if (this.awaitingAck || !this.send) return;
+    if (!this.unsentLocal && !this.refill) return; // nothing was committed since the last look
     const refill = this.refill;
     const { changes, full } = await readLocalChanges(
       this.options.db,

@@ -1,8 +1,14 @@
-import { DEFAULT_TARGET_FRAME_BYTES, ErrorCode, systemClock, type Clock } from "@notesync/protocol";
+import {
+  DEFAULT_TARGET_FRAME_BYTES,
+  ErrorCode,
+  systemClock,
+  type Clock,
+  type ClockTimer,
+} from "@notesync/protocol";
 import { coalesced } from "../coalesce.js";
 import type { ChangeEvent, Database } from "../database.js";
 import { Connection } from "./connection.js";
-import { loadCursors, type SyncCursors } from "./cursors.js";
+import { loadCursors, saveAckedClientVersion, type SyncCursors } from "./cursors.js";
 import { Inbound } from "./inbound.js";
 import { countPendingRows } from "./local-changes.js";
 import { Outbound } from "./outbound.js";
@@ -46,6 +52,11 @@ export interface SyncClient {
   /** Resolves once the client is live with nothing pending. */
   whenSynced(): Promise<void>;
 }
+
+/** How long a sent page's ack may take before the pending count is read from the database. */
+const PENDING_COUNT_DELAY_MS = 250;
+/** How soon after an ack its version is stored. */
+const SAVE_ACKED_DELAY_MS = 1_000;
 
 function defaultDial(options: SyncClientOptions): Dial {
   if (options.dial) return options.dial;
@@ -98,9 +109,36 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
 
   const refreshPending = coalesced(async () => {
     if (!cursorsLoaded) return;
-    const pending = await countPendingRows(db, cursors.ackedClientVersion);
+    const pending = outbound.allAcked ? 0 : await countPendingRows(db, cursors.ackedClientVersion);
     if (pending !== status.pending) setStatus({ pending });
   });
+
+  /** Live, a page's ack comes within milliseconds: the count waits for it, unless it is late. */
+  let countTimer: ClockTimer | null = null;
+  const refreshPendingUnlessAcked = () => {
+    if (countTimer) return;
+    countTimer = clock.setTimeout(() => {
+      countTimer = null;
+      refreshPending().catch(() => undefined); // closed meanwhile: nothing to count
+    }, PENDING_COUNT_DELAY_MS);
+  };
+
+  let savedAcked = -1;
+  let saveTimer: ClockTimer | null = null;
+  const saveAcked = async () => {
+    if (saveTimer) clock.clearTimeout(saveTimer);
+    saveTimer = null;
+    const version = cursors.ackedClientVersion;
+    if (version === savedAcked || !cursorsLoaded) return;
+    savedAcked = version;
+    await saveAckedClientVersion(db, version);
+  };
+  const saveAckedSoon = () => {
+    saveTimer ??= clock.setTimeout(() => {
+      saveTimer = null;
+      saveAcked().catch(() => undefined); // the next ack or connection stores it
+    }, SAVE_ACKED_DELAY_MS);
+  };
 
   const outbound = new Outbound({
     db,
@@ -108,7 +146,7 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
     pushDelayMs: options.pushDelayMs ?? 0,
     pageRows: options.pushPageRows ?? 5_000,
     targetFrameBytes: options.targetFrameBytes ?? DEFAULT_TARGET_FRAME_BYTES,
-    onSent: () => void refreshPending(),
+    onSent: refreshPendingUnlessAcked,
     // whenSynced also waits for the page in flight, whose ack may not change the status.
     onAcked: () => {
       for (const check of syncedChecks) check(status);
@@ -128,7 +166,9 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
       // costs milliseconds), so the push's query is queued before the app's re-queries and
       // the pending count, which is recounted once the changes are on their way.
       outbound.localCommit();
-      if (status.state !== "live" && status.state !== "syncing") void refreshPending();
+      // (The database may be closing: the count is for the status of an open one.)
+      if (status.state !== "live" && status.state !== "syncing")
+        refreshPending().catch(() => undefined);
     }
     for (const l of listeners.change) l(event);
   });
@@ -169,6 +209,7 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
         setStatus(next);
       },
       refreshPending,
+      saveAckedSoon,
       end: (code, terminal) => {
         if (connection !== current) return;
         if (terminal) terminalToken = token;
@@ -193,6 +234,9 @@ export function createSyncClient(options: SyncClientOptions): SyncClient {
   function disconnected(terminal: boolean): void {
     connection = null;
     outbound.end();
+    saveAcked().catch(() => undefined);
+    if (countTimer) clock.clearTimeout(countTimer);
+    countTimer = null;
     if (!running)
       return setStatus({ state: "offline", progress: null, offlineCause: null, retryAt: null });
     if (terminal || terminalToken !== null)

@@ -145,7 +145,11 @@ export const useNotesStore = defineStore("notes", () => {
     api = createNotesApi(db, { onChange: (listener) => sync.on("change", listener) });
     markOpen();
     // A handle for debugging and for the end-to-end tests (integrity checks run SQL through it).
-    (window as unknown as { __notesync?: unknown }).__notesync = { db, storage: db.storage };
+    (window as unknown as { __notesync?: unknown }).__notesync = {
+      db,
+      storage: db.storage,
+      sync,
+    };
     cleanups.push(
       client.on("change", (e) => {
         if (
