@@ -56,11 +56,12 @@ async function storageStartup(
   const browser = await diskBrowser(storage);
   try {
     const { page } = browser;
+    const newest = `Note ${notes - 1}`;
+    await browser.context.addInitScript(stampListShown, newest);
     await page.goto(url);
     await page.getByLabel("Username").fill("returning");
     await page.getByLabel("Password").fill("benchmark-password");
     await page.getByRole("button", { name: "Sign in" }).click();
-    const newest = `Note ${notes - 1}`;
     // The first sync of 10,000 notes into IndexedDB takes minutes on this machine.
     await page.getByRole("status").filter({ hasText: "Live" }).waitFor({ timeout: 900_000 });
     await listShows(page, newest, 900_000);
@@ -73,7 +74,9 @@ async function storageStartup(
       for (let i = 0; i < samples; i++) {
         await page.reload();
         await listShows(page, newest);
-        listed.push(await page.evaluate(() => performance.now()));
+        listed.push(
+          await page.evaluate(() => (window as unknown as { __listShownAt: number }).__listShownAt),
+        );
         // Usable: the first click on New note makes a note (it waits for the database if needed).
         await page.getByRole("button", { name: "New note" }).click();
         await page.getByRole("textbox", { name: "Title" }).waitFor();
@@ -100,6 +103,25 @@ async function storageStartup(
   } finally {
     await browser.close();
   }
+}
+
+/**
+ * Stamps, on the page's clock, the frame in which the list first shows `title` (the frame
+ * after the DOM has it), so the time does not include how often the benchmark looks.
+ */
+function stampListShown(title: string) {
+  const w = window as unknown as { __listShownAt?: number };
+  const observer = new MutationObserver(() => {
+    for (const el of document.querySelectorAll(".note-title")) {
+      if (el.textContent !== title) continue;
+      observer.disconnect();
+      requestAnimationFrame(() => (w.__listShownAt = performance.now()));
+      return;
+    }
+  });
+  document.addEventListener("DOMContentLoaded", () =>
+    observer.observe(document.body, { subtree: true, childList: true, characterData: true }),
+  );
 }
 
 async function listShows(page: Page, title: string, timeout = 60_000): Promise<void> {

@@ -178,13 +178,28 @@ export function createDatabase(driver: DatabaseDriver): Database {
 /** Local, never replicated: what the sync engine must remember between runs. */
 export const SYNC_STATE_TABLE = "notesync_sync_state";
 
+/**
+ * Indexes of the note list's orders (local: indexes never replicate), so a list that asks for a
+ * screenful reads that many rows in order instead of sorting every note (10,000 notes in a
+ * browser: 250-380 ms for the whole list).
+ */
+const LIST_INDEXES = [
+  "CREATE INDEX IF NOT EXISTS notes_by_edited ON notes (deleted_at, pinned DESC, updated_at DESC, id)",
+  "CREATE INDEX IF NOT EXISTS notes_by_created ON notes (deleted_at, pinned DESC, created_at DESC, id)",
+];
+
 /** Creates or upgrades the schema of a client database. Idempotent. */
 export async function applySchema(driver: SqlExecutor): Promise<void> {
   const [row] = await driver.query<{ user_version: number }>("PRAGMA user_version");
   const upgrade = schemaUpgrade(Number(row?.user_version ?? 0), [
     `CREATE TABLE IF NOT EXISTS ${SYNC_STATE_TABLE} (key TEXT PRIMARY KEY NOT NULL, value)`,
   ]);
-  if (upgrade.length === 0) return;
+  // Outside the version check: databases made before the indexes get them too.
+  if (upgrade.length === 0) {
+    for (const sql of LIST_INDEXES) await driver.exec(sql);
+    return;
+  }
+  upgrade.push(...LIST_INDEXES);
   await driver.exec("BEGIN");
   try {
     for (const sql of upgrade) await driver.exec(sql);

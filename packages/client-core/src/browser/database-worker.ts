@@ -66,9 +66,16 @@ async function initSyncWasm(): Promise<SQLite3> {
   return new SQLite3(SQLite.Factory(module));
 }
 
+/**
+ * Started as soon as the worker runs: the module compiles while its tab waits for the lead.
+ * (Whether OPFS access handles are there is asked when a database opens.)
+ */
+const syncWasm = initSyncWasm();
+syncWasm.catch(() => undefined); // reported by open(), which awaits it
+
 async function open(name: string, wasmUrl: string): Promise<void> {
   if (hasSyncAccessHandles()) {
-    const sqlite = await initSyncWasm();
+    const sqlite = await syncWasm;
     let migrated = false;
     const connection = await openOpfsConnection(sqlite, name, async (uri, clear, registerIn) => {
       if (!(await indexedDbHolds(name))) return;

@@ -66,6 +66,11 @@ const defaultWorker = () =>
  * in line opens the database in its own worker, and every tab sends again what had no answer.
  */
 export async function openWorkerDatabase(options: WorkerDatabaseOptions): Promise<BrowserDatabase> {
+  /**
+   * Started first, so that its script and wasm load while this tab waits for the lead (a
+   * reload waits for the last page's worker to let go of the files); ended if another tab leads.
+   */
+  let spare: Worker | null = (options.createWorker ?? defaultWorker)();
   const client = crypto.randomUUID();
   const releaseTabLock = await holdTabLock(client);
   const channel = new BroadcastChannel(`notesync-db:${options.name}`);
@@ -121,6 +126,8 @@ export async function openWorkerDatabase(options: WorkerDatabaseOptions): Promis
   const driver = new RemoteDriver(client, async () => {
     closing = true;
     abort.abort();
+    spare?.terminate();
+    spare = null;
     if (worker) await closeWorker(worker);
     worker = null;
     leading = false;
@@ -134,6 +141,8 @@ export async function openWorkerDatabase(options: WorkerDatabaseOptions): Promis
     if (closing) return;
     if (data.type === "reply") driver.receive(data.reply);
     else if (data.type === "leader" && !leading) {
+      spare?.terminate();
+      spare = null;
       storage = data.storage;
       driver.connect({ send: (request) => post({ type: "request", request }), track: true });
       connected(data.storage);
@@ -144,7 +153,8 @@ export async function openWorkerDatabase(options: WorkerDatabaseOptions): Promis
 
   async function lead(): Promise<void> {
     if (closing) return;
-    const w = (options.createWorker ?? defaultWorker)();
+    const w = spare ?? (options.createWorker ?? defaultWorker)();
+    spare = null;
     const opened = await new Promise<FromWorker>((resolve) => {
       w.addEventListener("message", ({ data }: MessageEvent<FromWorker>) => {
         if (data.type === "opened" || data.type === "failed") resolve(data);

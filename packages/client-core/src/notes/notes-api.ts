@@ -51,6 +51,8 @@ export interface ListOptions {
   readonly sort?: NoteSort;
   /** Only notes with this tag. */
   readonly tag?: string;
+  /** At most this many, from the top (a first screenful). */
+  readonly limit?: number;
 }
 
 /** A tag and how many notes outside the trash have it. */
@@ -363,10 +365,11 @@ export function createNotesApi(db: Database, options: NotesApiOptions = {}): Not
     },
     list: (options = {}) => {
       const [filter, params] = tagFilter(options.tag);
+      const limit = options.limit === undefined ? "" : "LIMIT ?";
       return rows(
         `SELECT ${COLUMNS} FROM ${FROM} WHERE n.deleted_at IS NULL ${filter}
-         ORDER BY n.pinned DESC, ${ORDER[options.sort ?? "edited"]}, n.id`,
-        params,
+         ORDER BY n.pinned DESC, ${ORDER[options.sort ?? "edited"]}, n.id ${limit}`,
+        options.limit === undefined ? params : [...params, options.limit],
       );
     },
     listTrash: () =>
