@@ -22,7 +22,7 @@ const post = (message: FromWorker) => self.postMessage(message);
 
 /** A tab is gone once the lock it holds for its lifetime is granted to us. */
 const watchClient: WatchClient = (client, gone) => {
-  if (client === ENGINE_CLIENT) return () => undefined; // it lives and dies with this worker
+  if (client.startsWith(ENGINE_CLIENT)) return () => undefined; // it lives and dies with this worker
   const abort = new AbortController();
   navigator.locks
     .request(tabLockName(client), { signal: abort.signal }, () => gone())
@@ -120,17 +120,19 @@ self.addEventListener("message", (event: MessageEvent<ToWorker>) => {
   } else if (message.type === "sync-when-synced") {
     void sync?.client.whenSynced().then(() => post({ type: "sync-synced", id: message.id }));
   } else if (message.type === "sync-stop") {
-    const stopping = sync?.client.stop() ?? Promise.resolve();
+    const stopping = sync?.stop() ?? Promise.resolve();
     sync = null;
     void stopping.finally(() => post({ type: "sync-stopped" }));
   } else {
-    // Tabs' requests from now on go to the next leader; the engine finishes through its own.
-    const [engine, closingRouter] = [sync, router];
+    // The engine stops first (a tab's open transaction it waits behind may still commit), then
+    // tabs' requests go to the next leader.
+    const engine = sync;
     sync = null;
-    router = null;
-    const closing = (engine?.client.stop() ?? Promise.resolve()).then(
-      () => closingRouter?.idle() ?? Promise.resolve(),
-    );
+    const closing = (engine?.stop() ?? Promise.resolve()).then(() => {
+      const closingRouter = router;
+      router = null;
+      return closingRouter?.idle();
+    });
     closing
       .then(() => closeStorage?.())
       .catch((err: unknown) => console.error("notesync: closing the database failed", err))

@@ -100,16 +100,25 @@ export class RequestRouter {
       for (const t of written) this.transactionTables.add(t);
       // A statement outside any transaction, or the COMMIT that ended one (a rollback cleared
       // the tables): what it wrote is durable now.
+      let committed: string[] = [];
       if (this.owner === null && this.transactionTables.size > 0) {
-        const tables = [...this.transactionTables];
+        committed = [...this.transactionTables];
         this.transactionTables.clear();
-        this.onCommit(client, tables);
       }
       reply({ client, seq, ok: true, ...(rows && { rows }), written });
+      if (committed.length > 0) this.tellCommit(client, committed);
     } catch (err) {
       this.db.takeWrittenTables?.(); // the failed statement's writes were undone
       const { name, message } = err instanceof Error ? err : new Error(String(err));
       reply({ client, seq, ok: false, error: { name, message } });
+    }
+  }
+
+  private tellCommit(client: string, tables: readonly string[]): void {
+    try {
+      this.onCommit(client, tables);
+    } catch (err) {
+      console.error("notesync: a commit listener threw", err);
     }
   }
 
@@ -128,8 +137,13 @@ export class RequestRouter {
       return undefined;
     }
     if (request.op === "exec" && ROLLBACK.test(sql)) {
-      await this.db.exec(sql, request.params);
-      this.release(null);
+      try {
+        await this.db.exec(sql, request.params);
+      } finally {
+        // Also when it fails: SQLite ends a transaction itself after some errors (a full disk),
+        // and the ROLLBACK then finds none; the others must not wait for it forever.
+        this.release(null);
+      }
       return undefined;
     }
     const alone = this.owner === null && request.track && request.op !== "query";

@@ -66,11 +66,22 @@ const defaultWorker = () =>
  * in line opens the database in its own worker, and every tab sends again what had no answer.
  */
 export async function openWorkerDatabase(options: WorkerDatabaseOptions): Promise<BrowserDatabase> {
+  /** A worker, and why it failed to start if it did (a script that did not load, say). */
+  const startWorker = () => {
+    const started = {
+      worker: (options.createWorker ?? defaultWorker)(),
+      error: null as string | null,
+    };
+    started.worker.addEventListener("error", (e) => {
+      started.error ??= e.message || "the database worker failed to start";
+    });
+    return started;
+  };
   /**
    * Started first, so that its script and wasm load while this tab waits for the lead (a
    * reload waits for the last page's worker to let go of the files); ended if another tab leads.
    */
-  let spare: Worker | null = (options.createWorker ?? defaultWorker)();
+  let spare: ReturnType<typeof startWorker> | null = startWorker();
   const client = crypto.randomUUID();
   const releaseTabLock = await holdTabLock(client);
   const channel = new BroadcastChannel(`notesync-db:${options.name}`);
@@ -126,7 +137,7 @@ export async function openWorkerDatabase(options: WorkerDatabaseOptions): Promis
   const driver = new RemoteDriver(client, async () => {
     closing = true;
     abort.abort();
-    spare?.terminate();
+    spare?.worker.terminate();
     spare = null;
     if (worker) await closeWorker(worker);
     worker = null;
@@ -141,7 +152,7 @@ export async function openWorkerDatabase(options: WorkerDatabaseOptions): Promis
     if (closing) return;
     if (data.type === "reply") driver.receive(data.reply);
     else if (data.type === "leader" && !leading) {
-      spare?.terminate();
+      spare?.worker.terminate();
       spare = null;
       storage = data.storage;
       driver.connect({ send: (request) => post({ type: "request", request }), track: true });
@@ -153,8 +164,10 @@ export async function openWorkerDatabase(options: WorkerDatabaseOptions): Promis
 
   async function lead(): Promise<void> {
     if (closing) return;
-    const w = spare ?? (options.createWorker ?? defaultWorker)();
+    if (spare?.error != null) spare.worker.terminate(); // a new one may load where it did not
+    const started = spare?.error === null ? spare : startWorker();
     spare = null;
+    const w = started.worker;
     const opened = await new Promise<FromWorker>((resolve) => {
       w.addEventListener("message", ({ data }: MessageEvent<FromWorker>) => {
         if (data.type === "opened" || data.type === "failed") resolve(data);
@@ -164,6 +177,7 @@ export async function openWorkerDatabase(options: WorkerDatabaseOptions): Promis
         } else fromEngine(w, data);
       });
       w.addEventListener("error", (e) => resolve({ type: "failed", message: e.message }));
+      if (started.error !== null) resolve({ type: "failed", message: started.error });
       w.postMessage({
         type: "open",
         name: options.name,

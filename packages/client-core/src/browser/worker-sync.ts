@@ -5,12 +5,14 @@ import { RemoteDriver } from "./remote-driver.js";
 import type { RequestRouter } from "./request-router.js";
 import type { FromWorker, WorkerSyncConfig } from "./worker-protocol.js";
 
-/** The sync engine's own client id on the leader's connection. */
-export const ENGINE_CLIENT = "notesync-sync-engine";
+/** How the sync engine's client ids on the leader's connection begin (one per start). */
+export const ENGINE_CLIENT = "notesync-sync-engine:";
 
 /** The sync engine running in the leading tab's worker, and the page's calls into it. */
 export interface WorkerSyncEngine {
   readonly client: SyncClient;
+  /** Stops the engine and stops telling it of the tabs' commits. */
+  stop(): Promise<void>;
   /** The page says whether the device has a network. */
   network(online: boolean): void;
   /** The page answered a `sync-token?`. */
@@ -35,13 +37,16 @@ export function startWorkerSync(
   config: WorkerSyncConfig,
   post: (message: FromWorker) => void,
 ): WorkerSyncEngine {
-  const driver = new RemoteDriver(ENGINE_CLIENT, async () => undefined);
+  // Its own id per start: the router answers each (client, seq) once, and a new engine's
+  // requests count from 1 again.
+  const id = ENGINE_CLIENT + crypto.randomUUID();
+  const driver = new RemoteDriver(id, async () => undefined);
   driver.siteId = siteId;
   driver.connect({
     send: (request) => router.handle(request, (reply) => driver.receive(reply)),
     track: false,
   });
-  const db = withTabCommits(createDatabase(driver), router);
+  const db = withTabCommits(createDatabase(driver), router, id);
 
   const tokens = new Map<number, { resolve(t: string): void; reject(e: Error): void }>();
   let nextTokenId = 0;
@@ -73,6 +78,10 @@ export function startWorkerSync(
   post({ type: "sync-status", status: client.status });
   const engine: WorkerSyncEngine = {
     client,
+    stop() {
+      router.onCommit = () => undefined;
+      return client.stop();
+    },
     network(now) {
       const cameBack = now && !online;
       online = now;
@@ -90,14 +99,14 @@ export function startWorkerSync(
 }
 
 /** The engine's database, whose change events also carry what the tabs commit. */
-function withTabCommits(db: Database, router: RequestRouter): Database {
+function withTabCommits(db: Database, router: RequestRouter, engineClient: string): Database {
   const listeners = new Set<(e: ChangeEvent) => void>();
   const emit = (event: ChangeEvent) => {
     for (const l of listeners) l(event);
   };
   db.onChange(emit);
   router.onCommit = (client, tables) => {
-    if (client !== ENGINE_CLIENT) emit({ tables, origin: "local" });
+    if (client !== engineClient) emit({ tables, origin: "local" });
   };
   return {
     ...db,

@@ -11,12 +11,7 @@ import {
   type WelcomeFrame,
 } from "@notesync/protocol";
 import type { SqlExecutor } from "../database.js";
-import {
-  saveAckedClientVersion,
-  saveIncarnation,
-  saveServerVersion,
-  type SyncCursors,
-} from "./cursors.js";
+import { saveIncarnation, saveServerVersion, type SyncCursors } from "./cursors.js";
 import type { Inbound } from "./inbound.js";
 import type { Outbound } from "./outbound.js";
 import { SyncErrorCode, type SyncStatus } from "./status.js";
@@ -105,7 +100,7 @@ export class Connection {
         return;
       }
       case "ack": {
-        deps.outbound.acked();
+        deps.outbound.acked(frame.clientVersion);
         if (frame.clientVersion > deps.cursors.ackedClientVersion) {
           deps.cursors.ackedClientVersion = frame.clientVersion;
           deps.saveAckedSoon();
@@ -137,7 +132,7 @@ export class Connection {
     }
     // The server's record of our pushes wins: if it lost some (restored from a backup), we resend them.
     deps.cursors.ackedClientVersion = welcome.clientVersion;
-    await saveAckedClientVersion(deps.db, welcome.clientVersion);
+    deps.saveAckedSoon();
     const refilled = await this.newIncarnation(welcome.incarnation, localVersion);
     const progress = deps.inbound.begin(welcome.serverVersion);
     deps.setStatus({ state: "syncing", progress, error: null, offlineCause: null, retryAt: null });

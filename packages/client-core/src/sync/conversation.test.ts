@@ -249,3 +249,55 @@ describe(`the sync conversation under a seeded schedule (seed ${SEED})`, () => {
     }, 60_000);
   }
 });
+
+describe("the pending count over a hand-run conversation", () => {
+  it("stays above zero, and whenSynced waits, while a page flushed ahead of an apply is unacked", async () => {
+    const world = new World();
+    try {
+      await world.renewToken();
+      const [a, b] = [await world.addReplica("a"), await world.addReplica("b")];
+      const flushAll = async () => {
+        for (let i = 0; i < 6; i++) {
+          for (const r of world.replicas) r.pair?.flush();
+          await settle(world);
+        }
+      };
+      await flushAll();
+      expect(isSynced(a.client.status)).toBe(true);
+
+      // A's first edit goes out as a page and waits for its ack; B's edit reaches the server
+      // first, so A hears of it before that ack; meanwhile A makes a second edit.
+      await a.notes.create({ title: "first on a" });
+      await settle(world);
+      await b.notes.create({ title: "on b" });
+      await settle(world);
+      b.pair!.flush("toServer");
+      await settle(world);
+      await a.notes.create({ title: "second on a" });
+      await settle(world);
+      a.pair!.flush("toServer"); // the first page: its ack is queued after B's change
+      await settle(world);
+
+      // B's change: applying it sends A's second edit ahead of it, as a second page.
+      a.pair!.deliverOne("toClient");
+      await settle(world);
+      expect(a.pair!.queued("toServer")).toBeGreaterThan(0);
+      // The first page's ack: the second page is still unacked.
+      while (a.pair!.queued("toClient") > 0) {
+        a.pair!.deliverOne("toClient");
+        await settle(world);
+      }
+      let synced = false;
+      void a.client.whenSynced().then(() => (synced = true));
+      await settle(world);
+      expect(a.client.status.pending).toBeGreaterThan(0);
+      expect(synced).toBe(false);
+
+      await flushAll();
+      expect(a.client.status.pending).toBe(0);
+      expect(synced).toBe(true);
+    } finally {
+      await world.close();
+    }
+  });
+});

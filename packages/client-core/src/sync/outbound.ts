@@ -34,6 +34,8 @@ export class Outbound {
   private send: ((frame: ClientChangesFrame) => void) | null = null;
   /** Own changes up to here (client clock) are on their way or confirmed. */
   private pushedClientVersion = 0;
+  /** Own changes up to here (client clock) the server confirmed on this connection. */
+  private ackedClientVersion = 0;
   private awaitingAck = false;
   /** A local commit happened since the last look for unsent changes (saves a query per remote batch). */
   private unsentLocal = true;
@@ -51,7 +53,14 @@ export class Outbound {
 
   /** Connected, and every local change made so far is acked: nothing is pending. */
   get allAcked(): boolean {
-    return this.send !== null && !this.awaitingAck && !this.unsentLocal && this.refill === null;
+    return (
+      this.send !== null &&
+      !this.awaitingAck &&
+      !this.unsentLocal &&
+      this.refill === null &&
+      // A page flushed ahead of an apply may still be out after the ack of the one before it.
+      this.ackedClientVersion >= this.pushedClientVersion
+    );
   }
 
   /**
@@ -67,6 +76,7 @@ export class Outbound {
     this.send = send;
     this.refill = refilled ?? null;
     this.pushedClientVersion = refilled ? 0 : ackedClientVersion;
+    this.ackedClientVersion = this.pushedClientVersion;
     this.awaitingAck = false;
     this.unsentLocal = true; // what was sent on the last connection may not have arrived
     return this.push();
@@ -95,9 +105,10 @@ export class Outbound {
     }
   }
 
-  /** The server applied our changes: the next page may go (`push`). */
-  acked(): void {
+  /** The server applied our changes up to `clientVersion`: the next page may go (`push`). */
+  acked(clientVersion: number): void {
     this.awaitingAck = false;
+    this.ackedClientVersion = Math.max(this.ackedClientVersion, clientVersion);
     this.options.onAcked();
   }
 
@@ -122,20 +133,31 @@ export class Outbound {
     if (this.awaitingAck || !this.send) return;
     if (!this.unsentLocal && !this.refill) return; // nothing was committed since the last look
     const refill = this.refill;
-    const { changes, full } = await readLocalChanges(
-      this.options.db,
-      this.pushedClientVersion,
-      this.options.pageRows,
-      refill !== null,
-    );
-    if (!full && !refill) this.unsentLocal = false;
+    // Cleared before the read: a commit while it runs sets it again, so that commit is pushed.
+    if (!refill) this.unsentLocal = false;
+    let page: Awaited<ReturnType<typeof readLocalChanges>>;
+    try {
+      page = await readLocalChanges(
+        this.options.db,
+        this.pushedClientVersion,
+        this.options.pageRows,
+        refill !== null,
+      );
+    } catch (err) {
+      this.unsentLocal = true;
+      throw err;
+    }
+    const { changes, full } = page;
+    if (full) this.unsentLocal = true;
     if (refill && changes.length === 0 && !this.awaitingAck && this.refill === refill) {
       this.refill = null;
       await refill();
       return this.push(); // own changes made meanwhile
     }
-    // The connection may have ended, or another page gone out, while the query ran.
+    // The connection may have ended, or another page gone out, while the query ran (then these
+    // go after its ack).
     if (changes.length > 0 && !this.awaitingAck) this.sendChanges(changes);
+    else if (changes.length > 0) this.unsentLocal = true;
   }
 
   /** Sends the changes as the next page: what was pushed moves past them. */
