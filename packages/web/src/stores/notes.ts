@@ -28,6 +28,15 @@ export type View = "notes" | "trash";
  */
 export const FIRST_SCREEN = 30;
 
+/** The replicated tables whose changes the screen shows. */
+const LISTED_TABLES = new Set(["notes", "note_versions", "note_updates", "note_tags"]);
+/**
+ * Keystrokes typed in this browser change only the open note's title and preview in the list:
+ * it is read again at most this often while typing, not per key (reading the list of 10,000
+ * notes takes a quarter of a second, and the sync engine's reads would wait behind it).
+ */
+const TYPING_REFRESH_MS = 200;
+
 const SORT_KEY = "notesync:sort";
 /** Set to "indexeddb" to keep the local database in IndexedDB in every tab (as before OPFS). */
 const STORAGE_KEY = "notesync:storage";
@@ -65,6 +74,7 @@ export const useNotesStore = defineStore("notes", () => {
   let api: NotesApi | null = null;
   let client: SyncClient | null = null;
   const cleanups: (() => void)[] = [];
+  let typingRefresh: ReturnType<typeof setTimeout> | null = null;
 
   /**
    * Resolves once the local database is open. Controls are shown before that; what they ask for
@@ -91,10 +101,30 @@ export const useNotesStore = defineStore("notes", () => {
       const asked = { view: view.value, query: query.value, sort: sort.value, tag: tag.value };
       const options = { sort: asked.sort, ...(asked.tag !== null && { tag: asked.tag }) };
       const plainList = asked.view === "notes" && !asked.query.trim();
+      const stillAsked = () =>
+        q === api &&
+        JSON.stringify({
+          view: view.value,
+          query: query.value,
+          sort: sort.value,
+          tag: tag.value,
+        }) === JSON.stringify(asked);
+      // Notes made with "New note" and not stored yet (or stored after the list was read):
+      // looked up at the last moment, so a new note never drops out of the list.
+      const show = (list: Note[]) => {
+        const unstored = plainList
+          ? [...creating.values()].filter((n) => !list.some((s) => s.id === n.id))
+          : [];
+        notes.value = [...unstored, ...list];
+      };
       let list: Note[];
       if (asked.view === "trash") list = await q.listTrash();
       else if (asked.query.trim()) list = await q.search(asked.query, options);
       else list = await q.list(options);
+      // Shown before the tags, conflicts and history are read (an edit from another device shows
+      // a few queries sooner), unless the tag filter may turn out to be gone.
+      const shownEarly = asked.tag === null && stillAsked();
+      if (shownEarly) show(list);
       const allTags = await q.tags();
       // A filter by a tag no note has any more would show an empty list with no way to see why.
       const tagGone = asked.tag !== null && !allTags.some((t) => t.tag === asked.tag);
@@ -103,15 +133,9 @@ export const useNotesStore = defineStore("notes", () => {
       const id = selectedId.value;
       const openConflicts = id ? await q.conflicts(id) : [];
       const versions = id ? await q.history(id) : [];
-      if (q !== api) return; // closed meanwhile (signed out, a new token): stale
-      const current = { view: view.value, query: query.value, sort: sort.value, tag: tag.value };
-      if (JSON.stringify(current) !== JSON.stringify(asked)) return;
-      // Notes made with "New note" and not stored yet (or stored after the list was read):
-      // looked up now, at the last moment, so a new note never drops out of the list.
-      const unstored = plainList
-        ? [...creating.values()].filter((n) => !list.some((s) => s.id === n.id))
-        : [];
-      notes.value = [...unstored, ...list];
+      // Closed meanwhile (signed out, a new token), or asked for something else: stale.
+      if (!stillAsked()) return;
+      if (!shownEarly) show(list);
       tags.value = allTags;
       if (tagGone) tag.value = null;
       conflicted.value = conflictedIds;
@@ -174,14 +198,20 @@ export const useNotesStore = defineStore("notes", () => {
     };
     cleanups.push(
       client.on("change", (e) => {
-        if (
-          e.tables.some(
-            (t) =>
-              t === "notes" || t === "note_versions" || t === "note_updates" || t === "note_tags",
-          )
-        )
-          void refresh();
+        if (!e.tables.some((t) => LISTED_TABLES.has(t))) return;
+        if (e.origin === "local" && e.tables.every((t) => t === "note_updates")) {
+          typingRefresh ??= setTimeout(() => {
+            typingRefresh = null;
+            void refresh();
+          }, TYPING_REFRESH_MS);
+          return;
+        }
+        void refresh();
       }),
+      () => {
+        if (typingRefresh !== null) clearTimeout(typingRefresh);
+        typingRefresh = null;
+      },
       client.on("status", (s) => (status.value = s)),
     );
     const reconnect = () => client?.reconnectNow();
