@@ -78,9 +78,10 @@ type Engine = Pick<SyncClient, "status" | "stop" | "reconnectNow" | "whenSynced"
  * shared database itself; one tab also runs the sync engine and its WebSocket, and the others
  * mirror its status. With a database in the leading tab's worker (`openBrowserDatabase`'s
  * default) the engine runs in that worker, next to the database, so it neither waits for a busy
- * page nor costs a message per statement; `dial`, `WebSocket`, `clock` and `network` do not
- * cross to it (it uses the worker's WebSocket and `online` event). Otherwise the holder of a
- * Web Lock runs it in its page. When the leading tab closes, the next tab takes over.
+ * page nor costs a message per statement; `dial`, `WebSocket` and `clock` do not cross to it (it
+ * uses the worker's WebSocket), and this page tells it whether the device is online (from
+ * `network.isOnline`, else `navigator.onLine`). Otherwise the holder of a Web Lock runs it in its
+ * page. When the leading tab closes, the next tab takes over.
  */
 export function createCrossTabSyncClient(
   options: CrossTabOptions,
