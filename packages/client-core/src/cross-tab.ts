@@ -1,5 +1,5 @@
 import type { WorkerSyncControl, WorkerSyncHost } from "./browser/worker-database.js";
-import type { ChangeEvent, Database } from "./database.js";
+import { relayChanges, type ChangeEvent, type Database } from "./database.js";
 import { createSyncClient, type SyncClient, type SyncClientOptions } from "./sync/sync-client.js";
 import { INITIAL_STATUS, firstStatus, isSynced, type SyncStatus } from "./sync/status.js";
 
@@ -45,27 +45,21 @@ function shareChanges(
   db: Database,
   channel: ChannelLike,
 ): { db: Database; announce: (event: ChangeEvent) => void; close: () => void } {
-  const listeners = new Set<(e: ChangeEvent) => void>();
-  const announce = (event: ChangeEvent) => {
-    channel.postMessage({ type: "change", event });
-    for (const l of listeners) l(event);
-  };
-  const off = db.onChange(announce);
+  const post = (event: ChangeEvent) => channel.postMessage({ type: "change", event });
+  const offPost = db.onChange(post);
+  const relay = relayChanges(db);
   channel.addEventListener("message", ({ data }) => {
-    if (data.type === "change") for (const l of listeners) l(data.event);
+    if (data.type === "change") relay.emit(data.event);
   });
   return {
-    db: {
-      ...db,
-      onChange(listener) {
-        listeners.add(listener);
-        return () => listeners.delete(listener);
-      },
+    db: relay.db,
+    announce: (event) => {
+      post(event);
+      relay.emit(event);
     },
-    announce,
     close: () => {
-      off();
-      listeners.clear();
+      offPost();
+      relay.close();
     },
   };
 }
@@ -148,7 +142,6 @@ export function createCrossTabSyncClient(
         status: leaderStatus,
         change: (event) => shared.announce(event),
         token: async () => options.getToken(),
-        online: isOnline,
       },
     );
     workerControl = control;

@@ -175,6 +175,36 @@ export function createDatabase(driver: DatabaseDriver): Database {
   return db;
 }
 
+/**
+ * A database whose change events also carry those given to `emit` (writes made elsewhere: by
+ * another tab, or by the tabs a worker serves). `close` stops relaying.
+ */
+export function relayChanges(db: Database): {
+  db: Database;
+  emit: (event: ChangeEvent) => void;
+  close: () => void;
+} {
+  const listeners = new Set<(e: ChangeEvent) => void>();
+  const emit = (event: ChangeEvent) => {
+    for (const l of listeners) l(event);
+  };
+  const off = db.onChange(emit);
+  return {
+    db: {
+      ...db,
+      onChange(listener) {
+        listeners.add(listener);
+        return () => listeners.delete(listener);
+      },
+    },
+    emit,
+    close: () => {
+      off();
+      listeners.clear();
+    },
+  };
+}
+
 /** Local, never replicated: what the sync engine must remember between runs. */
 export const SYNC_STATE_TABLE = "notesync_sync_state";
 

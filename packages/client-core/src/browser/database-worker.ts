@@ -112,7 +112,7 @@ self.addEventListener("message", (event: MessageEvent<ToWorker>) => {
   } else if (message.type === "sync-start") {
     if (router && siteId && !sync) sync = startWorkerSync(router, siteId, message.config, post);
   } else if (message.type === "sync-token") {
-    sync?.answerToken(message.id, message.token, message.error, message.online);
+    sync?.answerToken(message.id, message.token, message.error);
   } else if (message.type === "sync-network") {
     sync?.network(message.online);
   } else if (message.type === "sync-reconnect") {

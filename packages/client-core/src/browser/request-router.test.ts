@@ -61,23 +61,36 @@ async function leaderOn(file: string, watch: WatchClient = noWatch) {
   router.onCommit = (client, tables) => commits.push({ client, tables: [...tables].sort() });
   /** Replies reach the tabs only while `delivering` (a leader that dies drops what it had). */
   const state = { delivering: true };
-  const tabs = new Set<RemoteDriver>();
+  const transport = (driver: RemoteDriver, track = true) => ({
+    track,
+    send: (request: Parameters<RequestRouter["handle"]>[0]) =>
+      router.handle(request, (reply: DbReply) => {
+        if (state.delivering) driver.receive(reply);
+      }),
+  });
   return {
     db,
     router,
     commits,
     state,
-    transport: (driver: RemoteDriver, track = true) => {
-      tabs.add(driver);
-      return {
-        track,
-        send: (request: Parameters<RequestRouter["handle"]>[0]) =>
-          router.handle(request, (reply: DbReply) => {
-            if (state.delivering) driver.receive(reply);
-          }),
-      };
+    transport,
+    /** A tab's connection to this leader (a follower's unless `track` is false). */
+    tab(client: string, track = true) {
+      const driver = new RemoteDriver(client, async () => undefined);
+      driver.connect(transport(driver, track));
+      return driver;
     },
   };
+}
+
+/** A leader whose tabs can be made to go away: `gone()` ends the tab whose transaction is open. */
+async function leaderWithGoneTabs(file: string) {
+  let gone: (() => void) | null = null;
+  const leader = await leaderOn(file, (_client, onGone) => {
+    gone = onGone;
+    return () => (gone = null);
+  });
+  return { ...leader, gone: () => gone!() };
 }
 
 function tempFile(): string {
@@ -138,22 +151,16 @@ describe("RequestRouter with RemoteDriver", () => {
   });
 
   it("another tab's statements wait while a transaction is open; a tab gone mid-transaction is rolled back", async () => {
-    let gone: (() => void) | null = null;
-    const leader = await leaderOn(tempFile(), (_client, onGone) => {
-      gone = onGone;
-      return () => (gone = null);
-    });
-    const a = new RemoteDriver("tab-a", async () => undefined);
-    const b = new RemoteDriver("tab-b", async () => undefined);
-    a.connect(leader.transport(a));
-    b.connect(leader.transport(b));
+    const leader = await leaderWithGoneTabs(tempFile());
+    const a = leader.tab("tab-a");
+    const b = leader.tab("tab-b");
     await a.exec("BEGIN IMMEDIATE");
     await a.exec(insert, ["from-a", "never committed"]);
     let bDone = false;
     const bWrite = b.exec(insert, ["from-b", "waits"]).then(() => (bDone = true));
     await leader.router.idle();
     expect(bDone).toBe(false);
-    gone!();
+    leader.gone();
     await bWrite;
     expect(await leader.db.query("SELECT id FROM notes")).toEqual([{ id: "from-b" }]);
     await leader.db.close();
@@ -185,8 +192,7 @@ describe("RequestRouter with RemoteDriver", () => {
 describe("RequestRouter batches", () => {
   it("a batch runs in one transaction: when a statement fails none lands, and the reply is the error", async () => {
     const leader = await leaderOn(tempFile());
-    const tab = new RemoteDriver("tab-a", async () => undefined);
-    tab.connect(leader.transport(tab));
+    const tab = leader.tab("tab-a");
     await tab.batch([
       { sql: insert, params: ["n1", "first"] },
       { sql: tag, params: ["n1", "work"] },
@@ -276,10 +282,8 @@ describe("RequestRouter batches", () => {
 
   it("a batch waits while another tab's transaction is open, and runs after its COMMIT", async () => {
     const leader = await leaderOn(tempFile());
-    const a = new RemoteDriver("tab-a", async () => undefined);
-    const b = new RemoteDriver("tab-b", async () => undefined);
-    a.connect(leader.transport(a));
-    b.connect(leader.transport(b));
+    const a = leader.tab("tab-a");
+    const b = leader.tab("tab-b");
     await a.exec("BEGIN IMMEDIATE");
     await a.exec(insert, ["from-a", "in a's transaction"]);
     let bDone = false;
@@ -378,10 +382,8 @@ describe("RequestRouter written tables and commits", () => {
 
   it("onCommit is told once of each write outside a transaction and of each batch, never of a query", async () => {
     const leader = await leaderOn(tempFile());
-    const a = new RemoteDriver("tab-a", async () => undefined);
-    const b = new RemoteDriver("tab-b", async () => undefined);
-    a.connect(leader.transport(a, false));
-    b.connect(leader.transport(b));
+    const a = leader.tab("tab-a", false);
+    const b = leader.tab("tab-b");
     await a.exec(insert, ["n1", "a"]);
     await b.execMany(tag, [
       ["n1", "x"],
@@ -404,8 +406,7 @@ describe("RequestRouter written tables and commits", () => {
 
   it("onCommit is told once at a transaction's COMMIT, of every table its statements wrote", async () => {
     const leader = await leaderOn(tempFile());
-    const a = new RemoteDriver("tab-a", async () => undefined);
-    a.connect(leader.transport(a));
+    const a = leader.tab("tab-a");
     await a.exec("BEGIN IMMEDIATE");
     await a.exec(insert, ["n1", "a"]);
     await a.exec(tag, ["n1", "x"]);
@@ -418,22 +419,16 @@ describe("RequestRouter written tables and commits", () => {
   });
 
   it("onCommit is never told of a rolled-back transaction: ROLLBACK, or its tab gone", async () => {
-    let gone: (() => void) | null = null;
-    const leader = await leaderOn(tempFile(), (_client, onGone) => {
-      gone = onGone;
-      return () => (gone = null);
-    });
-    const a = new RemoteDriver("tab-a", async () => undefined);
-    const b = new RemoteDriver("tab-b", async () => undefined);
-    a.connect(leader.transport(a));
-    b.connect(leader.transport(b));
+    const leader = await leaderWithGoneTabs(tempFile());
+    const a = leader.tab("tab-a");
+    const b = leader.tab("tab-b");
     await a.exec("BEGIN IMMEDIATE");
     await a.exec(insert, ["rolled-back", "a"]);
     await a.exec("ROLLBACK");
     await a.exec(tag, ["n1", "after the rollback"]);
     await a.exec("BEGIN IMMEDIATE");
     await a.exec("INSERT INTO note_versions (id, note_id) VALUES ('v1', 'n1')");
-    gone!();
+    leader.gone();
     await b.exec(insert, ["from-b", "after a's tab went"]);
     await leader.router.idle();
     expect(await leader.db.query("SELECT id FROM notes")).toEqual([{ id: "from-b" }]);

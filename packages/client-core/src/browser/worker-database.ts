@@ -35,8 +35,6 @@ export interface WorkerSyncEvents {
   change(event: ChangeEvent): void;
   /** The session token, for each (re)connect. */
   token(): Promise<string>;
-  /** Whether the device has a network, as the page sees it (asked at each connect). */
-  online(): boolean;
 }
 
 /** The page's controls of the engine in its worker (they act while this tab leads). */
@@ -109,16 +107,10 @@ export async function openWorkerDatabase(options: WorkerDatabaseOptions): Promis
     else if (data.type === "sync-change") syncRun?.events.change(data.event);
     else if (data.type === "sync-token?") {
       const answer = (message: ToWorker) => w.postMessage(message);
-      const events = syncRun?.events;
-      (events?.token() ?? Promise.reject(new Error("sync stopped"))).then(
-        (token) => answer({ type: "sync-token", id: data.id, token, online: events!.online() }),
+      (syncRun?.events.token() ?? Promise.reject(new Error("sync stopped"))).then(
+        (token) => answer({ type: "sync-token", id: data.id, token }),
         (err: unknown) =>
-          answer({
-            type: "sync-token",
-            id: data.id,
-            error: (err as Error).message,
-            online: events?.online() ?? true,
-          }),
+          answer({ type: "sync-token", id: data.id, error: (err as Error).message }),
       );
     } else if (data.type === "sync-synced") {
       syncedWaiters.get(data.id)?.();

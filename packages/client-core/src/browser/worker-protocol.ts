@@ -62,13 +62,12 @@ export type ToWorker =
   | { readonly type: "close" }
   /** Run the sync engine in the worker (once; a second start is ignored). */
   | { readonly type: "sync-start"; readonly config: WorkerSyncConfig }
-  /** The answer to `sync-token?`: a session token, or why there is none, and the network then. */
+  /** The answer to `sync-token?`: a session token, or why there is none. */
   | {
       readonly type: "sync-token";
       readonly id: number;
       readonly token?: string;
       readonly error?: string;
-      readonly online: boolean;
     }
   | { readonly type: "sync-reconnect" }
   /** What the page knows of the network (a worker's own `navigator.onLine` may not follow it). */

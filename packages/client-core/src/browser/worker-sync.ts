@@ -1,4 +1,4 @@
-import { createDatabase, type ChangeEvent, type Database } from "../database.js";
+import { createDatabase, relayChanges, type Database } from "../database.js";
 import type { NetworkHints } from "../sync/reconnect.js";
 import { createSyncClient, type SyncClient } from "../sync/sync-client.js";
 import { RemoteDriver } from "./remote-driver.js";
@@ -16,12 +16,7 @@ export interface WorkerSyncEngine {
   /** The page says whether the device has a network. */
   network(online: boolean): void;
   /** The page answered a `sync-token?`. */
-  answerToken(
-    id: number,
-    token: string | undefined,
-    error: string | undefined,
-    online: boolean,
-  ): void;
+  answerToken(id: number, token: string | undefined, error: string | undefined): void;
 }
 
 /**
@@ -76,7 +71,7 @@ export function startWorkerSync(
   });
   client.start();
   post({ type: "sync-status", status: client.status });
-  const engine: WorkerSyncEngine = {
+  return {
     client,
     stop() {
       router.onCommit = () => undefined;
@@ -87,32 +82,20 @@ export function startWorkerSync(
       online = now;
       if (cameBack) for (const l of onOnline) l();
     },
-    answerToken(id, token, error, online) {
-      this.network(online); // each connect looks at the network afresh
+    answerToken(id, token, error) {
       const waiting = tokens.get(id);
       tokens.delete(id);
       if (token !== undefined) waiting?.resolve(token);
       else waiting?.reject(new Error(error ?? "no session token"));
     },
   };
-  return engine;
 }
 
 /** The engine's database, whose change events also carry what the tabs commit. */
 function withTabCommits(db: Database, router: RequestRouter, engineClient: string): Database {
-  const listeners = new Set<(e: ChangeEvent) => void>();
-  const emit = (event: ChangeEvent) => {
-    for (const l of listeners) l(event);
-  };
-  db.onChange(emit);
+  const relay = relayChanges(db);
   router.onCommit = (client, tables) => {
-    if (client !== engineClient) emit({ tables, origin: "local" });
+    if (client !== engineClient) relay.emit({ tables, origin: "local" });
   };
-  return {
-    ...db,
-    onChange(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
-  };
+  return relay.db;
 }
