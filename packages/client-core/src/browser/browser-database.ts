@@ -1,4 +1,3 @@
-import { deleteIndexedDbDatabase, openIndexedDbDatabase } from "./indexeddb-database.js";
 import { opfsDirectory } from "./opfs-connection.js";
 import { openWorkerDatabase, type BrowserDatabase } from "./worker-database.js";
 
@@ -15,6 +14,11 @@ export interface BrowserDatabaseOptions {
   readonly storage?: "auto" | "indexeddb";
   /** Starts the database worker (bundlers that cannot follow `new URL(..., import.meta.url)`). */
   readonly createWorker?: () => Worker;
+  /**
+   * Called once, when the database's worker runs (at once where it has none). Chromium starts
+   * a worker only when the page's main thread is free: a page can load its heavy script after.
+   */
+  readonly onWorkerRunning?: () => void;
 }
 
 function workersAvailable(): boolean {
@@ -35,6 +39,9 @@ export async function openBrowserDatabase(
 ): Promise<BrowserDatabase> {
   let db: BrowserDatabase;
   if (options.storage === "indexeddb" || !workersAvailable()) {
+    options.onWorkerRunning?.();
+    // Loaded only here: the page's own wasm glue, which the worker's storage does not need.
+    const { openIndexedDbDatabase } = await import("./indexeddb-database.js");
     const inPage = await openIndexedDbDatabase(options);
     db = Object.defineProperties(inPage, {
       storage: { value: "indexeddb", enumerable: true },
@@ -42,9 +49,11 @@ export async function openBrowserDatabase(
     }) as BrowserDatabase;
   } else {
     db = await openWorkerDatabase(options);
+    performance.mark("notesync:connected");
     // Without this the browser may evict OPFS, as IndexedDB, under storage pressure.
     await navigator.storage.persist?.().catch(() => false);
   }
+  performance.mark("notesync:database");
   console.info(`notesync: local database "${options.name}" on ${db.storage}`);
   return db;
 }
@@ -54,6 +63,7 @@ export async function openBrowserDatabase(
  * every tab (a tab that still has it open would write it back, or keeps its files locked).
  */
 export async function deleteBrowserDatabase(name: string): Promise<void> {
+  const { deleteIndexedDbDatabase } = await import("./indexeddb-database.js");
   await deleteIndexedDbDatabase(name);
   const root = await globalThis.navigator?.storage?.getDirectory?.().catch(() => null);
   if (!root) return;

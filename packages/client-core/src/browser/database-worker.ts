@@ -20,6 +20,12 @@ declare const self: DedicatedWorkerGlobalScope;
 
 const post = (message: FromWorker) => self.postMessage(message);
 
+/** The worker's start, stage by stage, for the page's performance marks. */
+const stages: [string, number][] = [];
+const stage = (name: string) => stages.push([name, performance.timeOrigin + performance.now()]);
+stage("worker-script");
+post({ type: "running" });
+
 /** A tab is gone once the lock it holds for its lifetime is granted to us. */
 const watchClient: WatchClient = (client, gone) => {
   if (client.startsWith(ENGINE_CLIENT)) return () => undefined; // it lives and dies with this worker
@@ -70,33 +76,43 @@ async function initSyncWasm(): Promise<SQLite3> {
  * Started as soon as the worker runs: the module compiles while its tab waits for the lead.
  * (Whether OPFS access handles are there is asked when a database opens.)
  */
-const syncWasm = initSyncWasm();
+const syncWasm = initSyncWasm().then((sqlite) => {
+  stage("worker-wasm");
+  return sqlite;
+});
 syncWasm.catch(() => undefined); // reported by open(), which awaits it
 
 async function open(name: string, wasmUrl: string): Promise<void> {
   if (hasSyncAccessHandles()) {
-    const sqlite = await syncWasm;
+    stage("worker-open");
+    // Asked at once: the answer is needed only once the access handles are open.
+    const inIndexedDb = indexedDbHolds(name);
+    inIndexedDb.catch(() => undefined); // awaited below
     let migrated = false;
-    const connection = await openOpfsConnection(sqlite, name, async (uri, clear, registerIn) => {
-      if (!(await indexedDbHolds(name))) return;
+    const connection = await openOpfsConnection(syncWasm, name, async (uri, clear, registerIn) => {
+      stage("worker-handles");
+      if (!(await inIndexedDb)) return;
       // IndexedDB's VFS is asynchronous: the copy runs on the Asyncify build.
       const asyncSqlite = await initWasm(() => wasmUrl);
       registerIn(asyncSqlite);
       await moveFromIndexedDb(asyncSqlite, name, uri, clear);
       migrated = true;
     });
+    stage("worker-sqlite-open");
     await applySchema(connection.driver);
+    stage("worker-schema");
     router = await RequestRouter.open(connection.driver, watchClient);
     siteId = connection.driver.siteId;
     closeStorage = () => connection.close();
-    post({ type: "opened", storage: "opfs", migrated });
+    stage("worker-router");
+    post({ type: "opened", storage: "opfs", migrated, stages });
   } else {
     const driver = await openIndexedDbConnection(await initWasm(() => wasmUrl), name);
     await applySchema(driver);
     router = await RequestRouter.open(driver, watchClient);
     siteId = driver.siteId;
     closeStorage = () => driver.close();
-    post({ type: "opened", storage: "indexeddb", migrated: false });
+    post({ type: "opened", storage: "indexeddb", migrated: false, stages });
   }
 }
 

@@ -46,7 +46,8 @@ async function whenHandlesFree<T>(open: () => Promise<T>): Promise<T> {
  * once: itself, its journal, and a temporary file.
  */
 export async function openOpfsConnection(
-  sqlite: Sqlite,
+  /** The wasm module; may still be compiling (the access handles open meanwhile). */
+  module: Sqlite | Promise<Sqlite>,
   name: string,
   /**
    * Runs before the database is opened, with its URI: may write the file there through another
@@ -62,6 +63,7 @@ export async function openOpfsConnection(
     return v;
   });
   Object.defineProperty(vfs, "name", { value: vfsName });
+  const sqlite = await module;
   const existed = vfs.getSize() > 0;
   if (vfs.getCapacity() - vfs.getSize() < 4) await vfs.addCapacity(4);
   const register = (module: Sqlite) =>

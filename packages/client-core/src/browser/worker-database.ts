@@ -15,6 +15,12 @@ export interface WorkerDatabaseOptions {
   readonly wasmUrl: string;
   /** Starts the database worker; by default client-core's `database-worker.js`. */
   readonly createWorker?: () => Worker;
+  /**
+   * Called once, when the first database worker's script runs (or fails to load). Chromium
+   * starts a worker, and hands it the messages posted to it, only when the page's main thread
+   * is free: a page with heavy work of its own to start (its app's script) can wait for this.
+   */
+  readonly onWorkerRunning?: () => void;
 }
 
 /** A browser database, and where it is stored. */
@@ -64,6 +70,11 @@ const defaultWorker = () =>
  * in line opens the database in its own worker, and every tab sends again what had no answer.
  */
 export async function openWorkerDatabase(options: WorkerDatabaseOptions): Promise<BrowserDatabase> {
+  let running = options.onWorkerRunning;
+  const isRunning = () => {
+    running?.();
+    running = undefined;
+  };
   /** A worker, and why it failed to start if it did (a script that did not load, say). */
   const startWorker = () => {
     const started = {
@@ -72,6 +83,10 @@ export async function openWorkerDatabase(options: WorkerDatabaseOptions): Promis
     };
     started.worker.addEventListener("error", (e) => {
       started.error ??= e.message || "the database worker failed to start";
+      isRunning();
+    });
+    started.worker.addEventListener("message", ({ data }: MessageEvent<FromWorker>) => {
+      if (data.type === "running") isRunning();
     });
     return started;
   };
@@ -156,6 +171,7 @@ export async function openWorkerDatabase(options: WorkerDatabaseOptions): Promis
 
   async function lead(): Promise<void> {
     if (closing) return;
+    performance.mark("notesync:lead");
     if (spare?.error != null) spare.worker.terminate(); // a new one may load where it did not
     const started = spare?.error === null ? spare : startWorker();
     spare = null;
@@ -181,6 +197,9 @@ export async function openWorkerDatabase(options: WorkerDatabaseOptions): Promis
       failed(new Error(opened.type === "failed" ? opened.message : "the worker failed"));
       return;
     }
+    for (const [name, at] of opened.stages)
+      performance.mark(`notesync:${name}`, { startTime: at - performance.timeOrigin });
+    performance.mark("notesync:opened");
     if (opened.migrated)
       console.info(`notesync: moved the local database "${options.name}" from IndexedDB to OPFS`);
     worker = w;

@@ -77,11 +77,15 @@ export type ToWorker =
 
 /** From the worker to its tab. */
 export type FromWorker =
+  /** The worker's script runs: its first message. */
+  | { readonly type: "running" }
   | {
       readonly type: "opened";
       readonly storage: BrowserStorage;
       /** True when this open moved the database from IndexedDB to OPFS. */
       readonly migrated: boolean;
+      /** When each stage of the worker's start ended (ms since the epoch), in order. */
+      readonly stages: readonly (readonly [string, number])[];
     }
   | { readonly type: "failed"; readonly message: string }
   | { readonly type: "reply"; readonly reply: DbReply }

@@ -4,7 +4,6 @@ import {
   createNotesApi,
   INITIAL_STATUS,
   deleteBrowserDatabase,
-  openBrowserDatabase,
   type BrowserDatabase,
   type Note,
   type NoteDocument,
@@ -15,9 +14,9 @@ import {
   type SyncClient,
   type SyncStatus,
 } from "@notesync/client-core/browser";
-import wasmUrl from "@vlcn.io/crsqlite-wasm/crsqlite.wasm?url";
 import { defineStore } from "pinia";
 import { computed, ref, shallowRef } from "vue";
+import { databaseName, openLocalDatabase } from "../local-database";
 import type { Session } from "./session";
 
 export type View = "notes" | "trash";
@@ -39,7 +38,6 @@ const TYPING_REFRESH_MS = 200;
 
 const SORT_KEY = "notesync:sort";
 /** Set to "indexeddb" to keep the local database in IndexedDB in every tab (as before OPFS). */
-const STORAGE_KEY = "notesync:storage";
 const SORTS: readonly NoteSort[] = ["edited", "created", "title"];
 function loadSort(): NoteSort {
   const stored = localStorage.getItem(SORT_KEY);
@@ -158,6 +156,7 @@ export const useNotesStore = defineStore("notes", () => {
       ...(tag.value !== null && { tag: tag.value }),
       limit: FIRST_SCREEN,
     });
+    performance.mark("notesync:first-screen");
     // Unless something was shown meanwhile (a note made with New note, a refresh).
     if (q === api && notes.value.length === 0) notes.value = first;
   }
@@ -168,19 +167,14 @@ export const useNotesStore = defineStore("notes", () => {
   async function open(session: Session): Promise<void> {
     await closing;
     try {
-      db = await openBrowserDatabase({
-        name: `notesync-${session.userId}`,
-        wasmUrl,
-        // A debugging and benchmarking switch: the storage before OPFS.
-        ...(localStorage.getItem(STORAGE_KEY) === "indexeddb" && { storage: "indexeddb" }),
-      });
+      db = await openLocalDatabase(session.userId);
     } catch (err) {
       openError.value = `could not open the local database: ${(err as Error).message}`;
       return;
     }
     const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/sync?user=${session.userId}`;
     const sync = createCrossTabSyncClient({
-      name: `notesync-${session.userId}`,
+      name: databaseName(session.userId),
       db,
       url,
       getToken: () => session.token,
@@ -255,7 +249,7 @@ export const useNotesStore = defineStore("notes", () => {
   /** Closes the database and deletes it from this browser: the notes stay only on the server. */
   async function removeLocalCopy(userId: string): Promise<void> {
     await close();
-    await deleteBrowserDatabase(`notesync-${userId}`);
+    await deleteBrowserDatabase(databaseName(userId));
   }
 
   /** Every note outside the trash, with what an export needs. */

@@ -1,29 +1,15 @@
 import { defineStore } from "pinia";
 import { ref } from "vue";
+import { savedSession, SESSION_KEY as KEY, type Session } from "../saved-session";
 
-export interface Session {
-  readonly token: string;
-  readonly userId: string;
-  readonly username: string;
-}
-
-const KEY = "notesync:session";
-
-function loadSession(): Session | null {
-  try {
-    const raw = localStorage.getItem(KEY);
-    return raw ? (JSON.parse(raw) as Session) : null;
-  } catch {
-    return null;
-  }
-}
+export type { Session };
 
 /** What an account request answered: an error message for the user, or nothing on success. */
 type Outcome<T = void> = { ok: true; value: T } | { ok: false; message: string };
 
 /** Who is signed in. The token stays in localStorage so the app opens offline. */
 export const useSessionStore = defineStore("session", () => {
-  const session = ref<Session | null>(loadSession());
+  const session = ref<Session | null>(savedSession());
   const error = ref("");
   const busy = ref(false);
   /** A sentence for the next screen (the sign-in screen after being signed out, say). */
@@ -37,7 +23,7 @@ export const useSessionStore = defineStore("session", () => {
   // Other tabs of this browser profile: a sign-in, sign-out or new token there applies here too.
   window.addEventListener("storage", (e) => {
     if (e.key !== KEY && e.key !== null) return;
-    const next = loadSession();
+    const next = savedSession();
     if (next?.token !== session.value?.token) session.value = next;
   });
 
