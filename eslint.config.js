@@ -133,6 +133,8 @@ export default tseslint.config(
         caches: "readonly",
         fetch: "readonly",
         URL: "readonly",
+        Response: "readonly",
+        console: "readonly",
         __PRECACHE__: "readonly",
         __VERSION__: "readonly",
       },

@@ -2,7 +2,10 @@ import type { BrowserDatabase } from "@notesync/client-core/browser";
 import { openBrowserDatabase } from "@notesync/client-core/browser-database";
 import wasmUrl from "@vlcn.io/crsqlite-wasm/crsqlite.wasm?url";
 
-/** A debugging and benchmarking switch in localStorage: `indexeddb`, the storage before OPFS. */
+/**
+ * Set to "indexeddb" in localStorage to keep the local database in IndexedDB in every tab, as
+ * before OPFS (a debugging and benchmarking switch).
+ */
 const STORAGE_KEY = "notesync:storage";
 
 /** The name of a user's database in this browser. */
@@ -27,16 +30,25 @@ let early: { userId: string; opened: Promise<BrowserDatabase> } | null = null;
  */
 export function openEarly(userId: string, onWorkerRunning: () => void): void {
   const opened = open(userId, onWorkerRunning);
-  opened.catch(() => undefined); // the app awaits it, and reports the error
+  // Also when it fails before a worker runs; the app awaits it and reports the error.
+  opened.then(onWorkerRunning, onWorkerRunning);
   early = { userId, opened };
+}
+
+/** The database opened early, unless the app took it: closed (no one signed in now, say). */
+export function discardEarly(): void {
+  const taken = early;
+  early = null;
+  void taken?.opened.then((db) => db.close()).catch(() => undefined);
 }
 
 /** The user's database: the one opened early for them (once), or a new open. */
 export function openLocalDatabase(userId: string): Promise<BrowserDatabase> {
-  const taken = early;
-  early = null;
-  if (taken?.userId === userId) return taken.opened;
-  // Someone else signed in meanwhile: their database stays closed.
-  void taken?.opened.then((db) => db.close()).catch(() => undefined);
+  if (early?.userId === userId) {
+    const { opened } = early;
+    early = null;
+    return opened;
+  }
+  discardEarly(); // someone else signed in meanwhile: the last user's database is closed
   return open(userId);
 }

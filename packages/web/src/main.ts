@@ -8,13 +8,18 @@ performance.mark("notesync:script");
 /** The longest the app's script waits for the database's worker to run. */
 const WORKER_WAIT_MS = 300;
 
-// A returning user's database opens while the app's script (Vue, the editor) loads and runs.
+// A returning user's database opens while the app's script (Vue, the list) loads and runs.
 // Chromium starts the database's worker only when this page's main thread is free, and running
 // the app's script holds it for 100-200 ms: the app's script loads once the worker runs.
 const session = savedSession();
 const workerRuns = new Promise<void>((resolve) => {
-  if (!session) return resolve();
-  openEarly(session.userId, resolve);
-  setTimeout(resolve, WORKER_WAIT_MS);
+  setTimeout(resolve, session ? WORKER_WAIT_MS : 0);
+  if (session) openEarly(session.userId, resolve);
 });
-void workerRuns.then(() => import("./app"));
+void workerRuns
+  .then(() => import("./app"))
+  .catch((err: unknown) => {
+    console.error("notesync: the app did not load", err);
+    const app = document.getElementById("app");
+    if (app) app.textContent = "NoteSync did not load. Check your connection and reload the page.";
+  });

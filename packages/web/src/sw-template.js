@@ -3,24 +3,31 @@
 const PRECACHE = __PRECACHE__;
 const CACHE = "notesync-" + __VERSION__;
 
-self.addEventListener("install", (event) => {
-  event.waitUntil(
-    caches
-      .open(CACHE)
-      .then((cache) => cache.addAll(PRECACHE))
-      .then(() => self.skipWaiting()),
-  );
-  // The built files (their names change with their content) are read from this version's cache
-  // by the browser itself, without running this script: a returning user's start-up was about
-  // 90 ms slower through the fetch handler below (Chromium's static routing; elsewhere the
-  // handler serves them from the same cache).
-  if (event.addRoutes) {
-    event.waitUntil(
-      event
-        .addRoutes([{ condition: { urlPattern: "/assets/*" }, source: { cacheName: CACHE } }])
-        .catch((err) => console.warn("service worker routes not added", err)),
-    );
+/** This version's own files, kept in its cache, so that the next version knows them. */
+const MANIFEST = "/__notesync-precache.json";
+
+async function install() {
+  const cache = await caches.open(CACHE);
+  await cache.addAll(PRECACHE);
+  await cache.put(MANIFEST, new Response(JSON.stringify(PRECACHE)));
+  // A page of the last version still open loads some of its files only when asked (the body's
+  // editor, the settings), and the server has only the new ones: they are kept one version more.
+  for (const name of await caches.keys()) {
+    if (!name.startsWith("notesync-") || name === CACHE) continue;
+    const old = await caches.open(name);
+    const manifest = await old.match(MANIFEST);
+    const files = manifest ? await manifest.json() : [];
+    for (const file of files) {
+      if (!file.startsWith("/assets/") || PRECACHE.includes(file)) continue;
+      const response = await old.match(file);
+      if (response) await cache.put(file, response);
+    }
   }
+  await self.skipWaiting();
+}
+
+self.addEventListener("install", (event) => {
+  event.waitUntil(install());
 });
 
 self.addEventListener("activate", (event) => {

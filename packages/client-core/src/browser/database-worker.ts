@@ -12,7 +12,8 @@ import {
 } from "./indexeddb-database.js";
 import { hasSyncAccessHandles, openOpfsConnection } from "./opfs-connection.js";
 import { RequestRouter, type WatchClient } from "./request-router.js";
-import type { FromWorker, ToWorker } from "./worker-protocol.js";
+import type { WasmDriver } from "./wasm-driver.js";
+import type { BrowserStorage, FromWorker, ToWorker } from "./worker-protocol.js";
 import { tabLockName } from "./tab-lock.js";
 import { ENGINE_CLIENT, startWorkerSync, type WorkerSyncEngine } from "./worker-sync.js";
 
@@ -83,14 +84,14 @@ const syncWasm = initSyncWasm().then((sqlite) => {
 syncWasm.catch(() => undefined); // reported by open(), which awaits it
 
 async function open(name: string, wasmUrl: string): Promise<void> {
+  stage("worker-open");
   if (hasSyncAccessHandles()) {
-    stage("worker-open");
     // Asked at once: the answer is needed only once the access handles are open.
     const inIndexedDb = indexedDbHolds(name);
     inIndexedDb.catch(() => undefined); // awaited below
     let migrated = false;
     const connection = await openOpfsConnection(syncWasm, name, async (uri, clear, registerIn) => {
-      stage("worker-handles");
+      stage("worker-handles-and-wasm");
       if (!(await inIndexedDb)) return;
       // IndexedDB's VFS is asynchronous: the copy runs on the Asyncify build.
       const asyncSqlite = await initWasm(() => wasmUrl);
@@ -98,22 +99,28 @@ async function open(name: string, wasmUrl: string): Promise<void> {
       await moveFromIndexedDb(asyncSqlite, name, uri, clear);
       migrated = true;
     });
-    stage("worker-sqlite-open");
-    await applySchema(connection.driver);
-    stage("worker-schema");
-    router = await RequestRouter.open(connection.driver, watchClient);
-    siteId = connection.driver.siteId;
-    closeStorage = () => connection.close();
-    stage("worker-router");
-    post({ type: "opened", storage: "opfs", migrated, stages });
+    await serve(connection.driver, () => connection.close(), "opfs", migrated);
   } else {
     const driver = await openIndexedDbConnection(await initWasm(() => wasmUrl), name);
-    await applySchema(driver);
-    router = await RequestRouter.open(driver, watchClient);
-    siteId = driver.siteId;
-    closeStorage = () => driver.close();
-    post({ type: "opened", storage: "indexeddb", migrated: false, stages });
+    await serve(driver, () => driver.close(), "indexeddb", false);
   }
+}
+
+/** The database is open: its schema is applied, and the tabs' requests are taken from now. */
+async function serve(
+  driver: WasmDriver,
+  close: () => Promise<void>,
+  storage: BrowserStorage,
+  migrated: boolean,
+): Promise<void> {
+  stage("worker-sqlite-open");
+  await applySchema(driver);
+  stage("worker-schema");
+  router = await RequestRouter.open(driver, watchClient);
+  siteId = driver.siteId;
+  closeStorage = close;
+  stage("worker-router");
+  post({ type: "opened", storage, migrated, stages });
 }
 
 self.addEventListener("message", (event: MessageEvent<ToWorker>) => {

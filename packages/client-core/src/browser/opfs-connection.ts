@@ -63,38 +63,48 @@ export async function openOpfsConnection(
     return v;
   });
   Object.defineProperty(vfs, "name", { value: vfsName });
-  const sqlite = await module;
-  const existed = vfs.getSize() > 0;
-  if (vfs.getCapacity() - vfs.getSize() < 4) await vfs.addCapacity(4);
-  const register = (module: Sqlite) =>
-    (module as unknown as { base: { vfs_register(vfs: unknown): number } }).base.vfs_register(vfs);
-  register(sqlite);
-  const path = `/${encodeURIComponent(name)}.db`;
-  const uri = `file:${path}?vfs=${vfsName}`;
-  await prepare?.(
-    uri,
-    () => {
-      for (const file of [path, `${path}-journal`, `${path}-wal`]) vfs.xDelete(file, 0);
-    },
-    register,
-  );
-  const db = await sqlite.open(uri);
-  // One connection owns the file: exclusive locking keeps the page cache across transactions,
-  // and the journal stays, its header zeroed at each commit (PERSIST: a commit of a keystroke
-  // took 1.2 ms against 1.8-2.4 ms truncating it, measured in a worker on a disk profile). Not WAL:
-  // this VFS has no shared memory, so a WAL database reopens only with exclusive locking set
-  // before its first read, and cr-sqlite reads it inside sqlite3_open (measured: the reopen
-  // fails). FULL: every commit is flushed before it returns, as IndexedDB's strict durability.
-  await db.exec("PRAGMA locking_mode = exclusive");
-  await db.exec("PRAGMA journal_mode = persist");
-  await db.exec("PRAGMA synchronous = full");
-  const driver = await WasmDriver.open(db);
-  return {
-    driver,
-    existed,
-    async close() {
-      await driver.close();
-      await vfs.close();
-    },
-  };
+  let db: Awaited<ReturnType<Sqlite["open"]>> | null = null;
+  try {
+    const sqlite = await module;
+    const existed = vfs.getSize() > 0;
+    if (vfs.getCapacity() - vfs.getSize() < 4) await vfs.addCapacity(4);
+    const register = (module: Sqlite) =>
+      (module as unknown as { base: { vfs_register(vfs: unknown): number } }).base.vfs_register(
+        vfs,
+      );
+    register(sqlite);
+    const path = `/${encodeURIComponent(name)}.db`;
+    const uri = `file:${path}?vfs=${vfsName}`;
+    await prepare?.(
+      uri,
+      () => {
+        for (const file of [path, `${path}-journal`, `${path}-wal`]) vfs.xDelete(file, 0);
+      },
+      register,
+    );
+    db = await sqlite.open(uri);
+    // One connection owns the file: exclusive locking keeps the page cache across transactions,
+    // and the journal stays, its header zeroed at each commit (PERSIST: a commit of a keystroke
+    // took 1.2 ms against 1.8-2.4 ms truncating it, measured in a worker on a disk profile). Not WAL:
+    // this VFS has no shared memory, so a WAL database reopens only with exclusive locking set
+    // before its first read, and cr-sqlite reads it inside sqlite3_open (measured: the reopen
+    // fails). FULL: every commit is flushed before it returns, as IndexedDB's strict durability.
+    await db.exec("PRAGMA locking_mode = exclusive");
+    await db.exec("PRAGMA journal_mode = persist");
+    await db.exec("PRAGMA synchronous = full");
+    const driver = await WasmDriver.open(db);
+    return {
+      driver,
+      existed,
+      async close() {
+        await driver.close();
+        await vfs.close();
+      },
+    };
+  } catch (err) {
+    // Its access handles are let go, so that the next open (here, or in another tab) can.
+    await db?.close().catch(() => undefined);
+    await vfs.close().catch(() => undefined);
+    throw err;
+  }
 }

@@ -16,9 +16,10 @@ export interface WorkerDatabaseOptions {
   /** Starts the database worker; by default client-core's `database-worker.js`. */
   readonly createWorker?: () => Worker;
   /**
-   * Called once, when the first database worker's script runs (or fails to load). Chromium
-   * starts a worker, and hands it the messages posted to it, only when the page's main thread
-   * is free: a page with heavy work of its own to start (its app's script) can wait for this.
+   * Called once: when the first database worker's script runs or fails to load, or when the
+   * database is open (or failed to open) without it (another tab leads). Chromium starts a worker,
+   * and hands it the messages posted to it, only when the page's main thread is free: a page with
+   * heavy work of its own to start (its app's script) can wait for this.
    */
   readonly onWorkerRunning?: () => void;
 }
@@ -96,7 +97,11 @@ export async function openWorkerDatabase(options: WorkerDatabaseOptions): Promis
    */
   let spare: ReturnType<typeof startWorker> | null = startWorker();
   const client = crypto.randomUUID();
-  const releaseTabLock = await holdTabLock(client);
+  const releaseTabLock = await holdTabLock(client).catch((err: unknown) => {
+    spare?.worker.terminate();
+    isRunning();
+    throw err;
+  });
   const channel = new BroadcastChannel(`notesync-db:${options.name}`);
   const post = (message: BetweenTabs) => channel.postMessage(message);
   const abort = new AbortController();
@@ -111,6 +116,7 @@ export async function openWorkerDatabase(options: WorkerDatabaseOptions): Promis
     connected = resolve;
     failed = reject;
   });
+  firstConnection.then(isRunning, isRunning);
   let syncRun: { config: WorkerSyncConfig; events: WorkerSyncEvents } | null = null;
   const syncedWaiters = new Map<number, () => void>();
   let nextSyncedId = 0;

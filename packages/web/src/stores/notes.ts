@@ -37,7 +37,6 @@ const LISTED_TABLES = new Set(["notes", "note_versions", "note_updates", "note_t
 const TYPING_REFRESH_MS = 200;
 
 const SORT_KEY = "notesync:sort";
-/** Set to "indexeddb" to keep the local database in IndexedDB in every tab (as before OPFS). */
 const SORTS: readonly NoteSort[] = ["edited", "created", "title"];
 function loadSort(): NoteSort {
   const stored = localStorage.getItem(SORT_KEY);
