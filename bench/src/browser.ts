@@ -57,18 +57,30 @@ function timeBatchesInWorker() {
   };
   if (g.__batches) return;
   const batches: number[] = (g.__batches = []);
+  // The worker's own listener answers before this one runs (its awaits resolve in between), so
+  // the arrival is the event's time stamp (when its task began), and either side may come first.
   const arrived = new Map<string, number>();
-  g.addEventListener("message", ({ data }: MessageEvent<Message>) => {
-    if (data.type === "request" && data.request?.op === "batch")
-      arrived.set(`${data.request.client}:${data.request.seq}`, performance.now());
+  const replied = new Map<string, number>();
+  const match = (key: string) => {
+    const [from, to] = [arrived.get(key), replied.get(key)];
+    if (from === undefined || to === undefined) return;
+    arrived.delete(key);
+    replied.delete(key);
+    batches.push(to - from);
+  };
+  g.addEventListener("message", ({ data, timeStamp }) => {
+    if (data.type !== "request" || data.request?.op !== "batch") return;
+    const key = `${data.request.client}:${data.request.seq}`;
+    arrived.set(key, timeStamp);
+    match(key);
   });
   const post = g.postMessage.bind(g);
   g.postMessage = (message: Message) => {
-    const key = message.reply && `${message.reply.client}:${message.reply.seq}`;
-    const at = key === undefined ? undefined : arrived.get(key);
-    if (key !== undefined && at !== undefined) {
-      arrived.delete(key);
-      batches.push(performance.now() - at);
+    if (message.reply) {
+      const key = `${message.reply.client}:${message.reply.seq}`;
+      if (replied.size > 1000) replied.clear(); // replies to requests other than batches
+      replied.set(key, performance.now());
+      match(key);
     }
     post(message);
   };
