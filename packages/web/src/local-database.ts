@@ -30,7 +30,8 @@ let early: { userId: string; opened: Promise<BrowserDatabase> } | null = null;
  */
 export function openEarly(userId: string, onWorkerRunning: () => void): void {
   const opened = open(userId, onWorkerRunning);
-  // Also when it fails before a worker runs; the app awaits it and reports the error.
+  // Also when it fails before a worker runs (calling it again is harmless: the app's script
+  // loads once); the app awaits the database and reports the error.
   opened.then(onWorkerRunning, onWorkerRunning);
   early = { userId, opened };
 }

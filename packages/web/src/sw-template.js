@@ -14,13 +14,18 @@ async function install() {
   // editor, the settings), and the server has only the new ones: they are kept one version more.
   for (const name of await caches.keys()) {
     if (!name.startsWith("notesync-") || name === CACHE) continue;
-    const old = await caches.open(name);
-    const manifest = await old.match(MANIFEST);
-    const files = manifest ? await manifest.json() : [];
-    for (const file of files) {
-      if (!file.startsWith("/assets/") || PRECACHE.includes(file)) continue;
-      const response = await old.match(file);
-      if (response) await cache.put(file, response);
+    try {
+      const old = await caches.open(name);
+      const manifest = await old.match(MANIFEST);
+      const files = manifest ? await manifest.json() : [];
+      for (const file of files) {
+        if (!file.startsWith("/assets/") || PRECACHE.includes(file)) continue;
+        const response = await old.match(file);
+        if (response) await cache.put(file, response);
+      }
+    } catch (err) {
+      // The new version installs all the same: only an old tab's late files are missing then.
+      console.warn("service worker: the last version's files were not kept", err);
     }
   }
   await self.skipWaiting();

@@ -113,10 +113,15 @@ async function serve(
   storage: BrowserStorage,
   migrated: boolean,
 ): Promise<void> {
-  stage("worker-sqlite-open");
-  await applySchema(driver);
-  stage("worker-schema");
-  router = await RequestRouter.open(driver, watchClient);
+  try {
+    stage("worker-sqlite-open");
+    await applySchema(driver);
+    stage("worker-schema");
+    router = await RequestRouter.open(driver, watchClient);
+  } catch (err) {
+    await close().catch(() => undefined); // its files are let go for the next open
+    throw err;
+  }
   siteId = driver.siteId;
   closeStorage = close;
   stage("worker-router");

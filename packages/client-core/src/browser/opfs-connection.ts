@@ -26,16 +26,23 @@ export interface OpfsConnection {
 }
 
 /**
- * The access handles of another worker (the previous leader, closing) are released a moment
- * after it ends; until then opening them fails with NoModificationAllowedError.
+ * The pool of the database's access handles. Another worker's (the previous leader's, closing)
+ * are released a moment after it ends; until then opening them fails with
+ * NoModificationAllowedError, and the open is tried again.
  */
-async function whenHandlesFree<T>(open: () => Promise<T>): Promise<T> {
+async function openPool(directory: string): Promise<AccessHandlePoolVFS> {
   for (let attempt = 0; ; attempt++) {
+    const vfs = new AccessHandlePoolVFS(directory);
     try {
-      return await open();
+      await vfs.isReady;
+      return vfs;
     } catch (err) {
-      if ((err as Error).name !== "NoModificationAllowedError" || attempt >= 100) throw err;
-      await new Promise((r) => setTimeout(r, 20 + attempt * 10));
+      const locked = (err as Error).name === "NoModificationAllowedError";
+      if (locked && attempt < 100) await new Promise((r) => setTimeout(r, 20 + attempt * 10));
+      // The handles this try did get are let go (the next would find them taken); by now the
+      // ones it was still waiting for have come too.
+      await vfs.close().catch(() => undefined);
+      if (!locked || attempt >= 100) throw err;
     }
   }
 }
@@ -57,11 +64,7 @@ export async function openOpfsConnection(
 ): Promise<OpfsConnection> {
   const directory = opfsDirectory(name).join("/");
   const vfsName = `notesync-opfs-${encodeURIComponent(name)}`;
-  const vfs = await whenHandlesFree(async () => {
-    const v = new AccessHandlePoolVFS(directory);
-    await v.isReady;
-    return v;
-  });
+  const vfs = await openPool(directory);
   Object.defineProperty(vfs, "name", { value: vfsName });
   let db: Awaited<ReturnType<Sqlite["open"]>> | null = null;
   try {

@@ -5,13 +5,13 @@ export const tabLockName = (client: string) => `notesync-tab:${client}`;
 export async function holdTabLock(client: string): Promise<() => void> {
   let release!: () => void;
   const held = new Promise<void>((r) => (release = r));
-  await new Promise<void>((granted) => {
+  await new Promise<void>((granted, failed) => {
     navigator.locks
       .request(tabLockName(client), () => {
         granted();
         return held;
       })
-      .catch(() => undefined);
+      .catch(failed);
   });
   return release;
 }
