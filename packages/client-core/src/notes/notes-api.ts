@@ -227,7 +227,6 @@ export function createNotesApi(db: Database, options: NotesApiOptions = {}): Not
     return v;
   };
 
-  /** Saves the note as it is now into its history, unless a snapshot is recent (or `force`) or the note is empty. */
   /**
    * A history version of the note as it is now, and the oldest beyond HISTORY_PER_NOTE dropped;
    * unless `force`, only when its last history version is HISTORY_INTERVAL_MS old or more.
@@ -251,6 +250,7 @@ export function createNotesApi(db: Database, options: NotesApiOptions = {}): Not
     ];
   }
 
+  /** Saves the note as it is now into its history (see `snapshotStatements`). */
   async function snapshot(tx: SqlExecutor, id: string, force: boolean): Promise<void> {
     for (const s of snapshotStatements(id, force)) await tx.exec(s.sql, s.params);
   }
