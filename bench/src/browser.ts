@@ -2,9 +2,9 @@ import { chromium, type BrowserContext, type Page, type Worker } from "@playwrig
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { startNoteSync } from "./common.js";
-import { sleep, waitUntil } from "./procs.js";
-import { fmt, percentile, summarize, table } from "./stats.js";
+import { here, startNoteSync } from "./common.js";
+import { sleep, startChild, waitUntil } from "./procs.js";
+import { fmt, percentile, summarize, table, type Summary } from "./stats.js";
 
 const CHROMIUM_ARGS = [
   "--no-sandbox",
@@ -147,10 +147,93 @@ export function useStorage(storage: Storage) {
   if (storage === "indexeddb") localStorage.setItem("notesync:storage", "indexeddb");
 }
 type Marks = {
-  __seen: Record<string, number>;
   __applied: number;
   __ws: { sent: number; recv: number };
 };
+
+/**
+ * Types `edits` x's, one at a time, at the end of the focused field of `a`, whose text starts
+ * "t". Per keystroke: the ms from its keydown in `a` until `b`'s list (an element `.note-title`)
+ * shows the new text, on the clock both pages share (`performance.timeOrigin + performance.now()`);
+ * `b` stamps the moment itself, in a MutationObserver. `afterEach` gets the keydown's time.
+ */
+async function keystrokesToOtherList(
+  a: Page,
+  b: Page,
+  edits: number,
+  afterEach: (keyAt: number) => Promise<void> = async () => undefined,
+): Promise<number[]> {
+  await a.evaluate(() => {
+    const w = window as unknown as { __keyAt: number };
+    const stamp = () => (w.__keyAt = performance.timeOrigin + performance.now());
+    document.addEventListener("keydown", stamp, true);
+  });
+  await b.evaluate(() => {
+    const w = window as unknown as { __seen: Record<string, number> };
+    w.__seen = {};
+    new MutationObserver(() => {
+      const now = performance.timeOrigin + performance.now();
+      for (const el of document.querySelectorAll(".note-title")) {
+        const text = el.textContent ?? "";
+        if (text.startsWith("tx") && !(text in w.__seen)) w.__seen[text] = now;
+      }
+    }).observe(document.body, { subtree: true, childList: true, characterData: true });
+  });
+  const visible: number[] = [];
+  for (let i = 0; i < edits; i++) {
+    const title = "t" + "x".repeat(i + 1);
+    await a.keyboard.press("x");
+    let seen = 0;
+    await waitUntil(
+      async () => {
+        seen = await b.evaluate(
+          (title) => (window as unknown as { __seen: Record<string, number> }).__seen[title] ?? 0,
+          title,
+        );
+        return seen > 0;
+      },
+      30_000,
+      // The reader's page stamps the moment itself; polling it often would only load its
+      // main thread (each look is a task there).
+      25,
+    );
+    const keyAt = await a.evaluate(() => (window as unknown as { __keyAt: number }).__keyAt);
+    visible.push(seen - keyAt);
+    await afterEach(keyAt);
+    await sleep(20);
+  }
+  return visible;
+}
+
+/**
+ * The floor of the keystroke path on this machine: the same two Chromiums, pages that send a
+ * field's text on each input event to a bare WebSocket relay (in its own Node process, as
+ * NoteSync's server is) and draw what arrives in a list, with no database, CRDT or framework;
+ * once with the WebSocket in the page, once in a dedicated worker as NoteSync's is on OPFS.
+ */
+async function floorLatency(edits: number): Promise<Record<"page" | "worker", number[]>> {
+  const floor = await startChild(path.join(here, "floor/server.js"));
+  const browsers: Awaited<ReturnType<typeof diskBrowser>>[] = [];
+  try {
+    for (let i = 0; i < 2; i++) browsers.push(await diskBrowser("opfs"));
+    const [a, b] = browsers.map((x) => x.page) as [Page, Page];
+    const result = { page: [] as number[], worker: [] as number[] };
+    for (const where of ["page", "worker"] as const) {
+      for (const page of [a, b])
+        await page.goto(`${floor.url}/keys.html${where === "worker" ? "?worker" : ""}`);
+      for (const page of [a, b]) await page.locator("body[data-ready]").waitFor();
+      await a.getByLabel("Title").fill("t");
+      await b.locator(".note-title", { hasText: "t" }).waitFor();
+      await a.getByLabel("Title").press("End");
+      result[where] = await keystrokesToOtherList(a, b, edits);
+      console.log(`  floor, WebSocket in the ${where}: ${fmt(summarize(result[where]))}`);
+    }
+    return result;
+  } finally {
+    for (const b of browsers) await b.close();
+    await floor.stop();
+  }
+}
 
 async function signIn(page: Page, url: string, username: string, mode: "Sign up" | "Sign in") {
   await page.goto(url);
@@ -165,12 +248,33 @@ async function signIn(page: Page, url: string, username: string, mode: "Sign up"
  * then a local commit of one edit on the writer's page.
  */
 export async function browserLatency(edits = 100, commits = 200): Promise<string> {
-  const results: { storage: Storage; text: string; commit: LocalCommits }[] = [];
+  const floor = await floorLatency(edits);
+  const results: Awaited<ReturnType<typeof storageLatency>>[] = [];
   for (const storage of STORAGES) {
     console.log(`  ${storage}:`);
-    results.push({ storage, ...(await storageLatency(storage, edits, commits)) });
+    results.push(await storageLatency(storage, edits, commits));
   }
+  const floorRows = (["page", "worker"] as const).map((where) => ({
+    path: `the floor: bare WebSocket relay, socket in the ${where}`,
+    summary: summarize(floor[where]),
+  }));
+  const rows = [
+    ...floorRows,
+    ...results.map((r) => ({ path: `NoteSync, ${r.storage}`, summary: r.visible })),
+  ];
+  const [, workerFloor] = floorRows;
   return [
+    "### Keystroke in one browser -> the other's list, against the floor of this machine\n",
+    table(
+      ["path", "median ms", "p95 ms", "p99 ms", "over the worker floor, median / p95"],
+      rows.map(({ path, summary }) => [
+        path,
+        summary.median.toFixed(1),
+        summary.p95.toFixed(1),
+        summary.p99.toFixed(1),
+        `${(summary.median - workerFloor!.summary.median).toFixed(1)} / ${(summary.p95 - workerFloor!.summary.p95).toFixed(1)} ms`,
+      ]),
+    ),
     ...results.map((r) => `### ${r.storage}\n\n${r.text}`),
     "### Local commit of one edit, awaited in the writer's page (ms, median / p95)\n",
     table(
@@ -217,7 +321,7 @@ async function storageLatency(
   storage: Storage,
   edits: number,
   commits: number,
-): Promise<{ text: string; commit: LocalCommits }> {
+): Promise<{ storage: Storage; text: string; commit: LocalCommits; visible: Summary }> {
   const server = await startNoteSync();
   const browsers: Awaited<ReturnType<typeof diskBrowser>>[] = [];
   try {
@@ -243,8 +347,7 @@ async function storageLatency(
         (globalThis as unknown as { __batches: number[] }).__batches.splice(0),
       );
     await a.evaluate(() => {
-      const w = window as unknown as Marks &
-        Handle & { __keyAt: number; __committed: number; __saves: number[] };
+      const w = window as unknown as Marks & Handle & { __committed: number; __saves: number[] };
       const { db } = w.__notesync;
       const batch = db.batch.bind(db);
       w.__saves = [];
@@ -256,67 +359,35 @@ async function storageLatency(
           w.__saves.push(performance.now() - t0);
         }
       };
-      document.addEventListener(
-        "keydown",
-        () => (w.__keyAt = performance.timeOrigin + performance.now()),
-        true,
-      );
       w.__notesync.db.onChange((e) => {
         if (e.origin === "local") w.__committed = performance.timeOrigin + performance.now();
       });
     });
     await b.evaluate(() => {
       const w = window as unknown as Marks & Handle;
-      w.__seen = {};
       w.__notesync.sync.on("change", (e) => {
         if (e.origin === "remote") w.__applied = performance.timeOrigin + performance.now();
       });
-      new MutationObserver(() => {
-        const now = performance.timeOrigin + performance.now();
-        for (const el of document.querySelectorAll(".note-title")) {
-          const text = el.textContent ?? "";
-          if (text.startsWith("tx") && !(text in w.__seen)) w.__seen[text] = now;
-        }
-      }).observe(document.body, { subtree: true, childList: true, characterData: true });
     });
     const stages = {
       commit: [] as number[],
       sent: [] as number[],
       received: [] as number[],
       applied: [] as number[],
-      visible: [] as number[],
     };
-    for (let i = 0; i < edits; i++) {
-      const title = "t" + "x".repeat(i + 1);
-      await a.keyboard.press("x");
-      let seen = { visible: 0, applied: 0 };
-      await waitUntil(
-        async () => {
-          seen = await b.evaluate((title) => {
-            const w = window as unknown as Marks;
-            return { visible: w.__seen[title] ?? 0, applied: w.__applied };
-          }, title);
-          return seen.visible > 0;
-        },
-        30_000,
-        // The reader's page stamps the moment itself; polling it often would only load its
-        // main thread (each look is a task there).
-        25,
-      );
-      const [t0, committed] = await a.evaluate(() => {
-        const w = window as unknown as Marks & { __keyAt: number; __committed: number };
-        return [w.__keyAt, w.__committed];
-      });
+    const visible = await keystrokesToOtherList(a, b, edits, async (t0) => {
+      const [committed, applied] = [
+        await a.evaluate(() => (window as unknown as { __committed: number }).__committed),
+        await b.evaluate(() => (window as unknown as Marks).__applied),
+      ];
       const sent = await aSocket.evaluate(() => (globalThis as unknown as Marks).__ws.sent);
       const received = await bSocket.evaluate(() => (globalThis as unknown as Marks).__ws.recv);
       stages.commit.push(committed - t0);
       stages.sent.push(sent - t0);
       stages.received.push(received - t0);
-      stages.applied.push(seen.applied - t0);
-      stages.visible.push(seen.visible - t0);
-      await sleep(20);
-    }
-    const s = summarize(stages.visible);
+      stages.applied.push(applied - t0);
+    });
+    const s = summarize(visible);
     const median = (xs: number[]) =>
       percentile(
         [...xs].sort((x, y) => x - y),
@@ -382,11 +453,11 @@ async function storageLatency(
             median(stages.sent),
             median(stages.received),
             median(stages.applied),
-            median(stages.visible),
+            median(visible),
           ],
         ],
       );
-    return { text, commit };
+    return { storage, text, commit, visible: s };
   } finally {
     for (const b of browsers) await b.close();
     await server.stop();
