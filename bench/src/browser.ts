@@ -18,7 +18,9 @@ const CHROMIUM_ARGS = [
 
 /**
  * Stamps the last WebSocket send and receive of a realm (a page, or the worker that runs the sync
- * engine), on the clock every realm shares (`performance.timeOrigin + performance.now()`).
+ * engine), on the clock every realm shares (`performance.timeOrigin + performance.now()`). The
+ * receive is the message event's own time: this listener runs after the engine's, which applies
+ * the changes before it yields.
  */
 function stampWebSockets() {
   const g = globalThis as unknown as { __ws?: { sent: number; recv: number } };
@@ -34,7 +36,7 @@ function stampWebSockets() {
     stamps.sent = now();
     if (!watched.has(this)) {
       watched.add(this);
-      this.addEventListener("message", () => (stamps.recv = now()));
+      this.addEventListener("message", (e) => (stamps.recv = performance.timeOrigin + e.timeStamp));
     }
     send.call(this, data);
   };
@@ -84,6 +86,28 @@ function timeBatchesInWorker() {
     }
     post(message);
   };
+}
+
+/**
+ * Counts, in the database's worker, the writes and flushes of OPFS access handles (what a commit
+ * costs in file I/O).
+ */
+function countFileIo() {
+  type Proto = Record<"write" | "flush", (this: unknown, ...args: unknown[]) => unknown>;
+  const g = globalThis as unknown as {
+    __io?: Record<"write" | "flush", number>;
+    FileSystemSyncAccessHandle?: { prototype: Proto };
+  };
+  const proto = g.FileSystemSyncAccessHandle?.prototype;
+  if (g.__io || !proto) return;
+  const io = (g.__io = { write: 0, flush: 0 });
+  for (const method of ["write", "flush"] as const) {
+    const original = proto[method];
+    proto[method] = function (...args) {
+      io[method]++;
+      return original.apply(this, args);
+    };
+  }
 }
 
 /** A page or a worker, as far as running a function there goes. */
@@ -243,6 +267,12 @@ async function signIn(page: Page, url: string, username: string, mode: "Sign up"
   await page.getByRole("status").filter({ hasText: "Live" }).waitFor({ timeout: 30_000 });
 }
 
+/** How much longer than the floor, at the median and the p95, in ms and as a ratio. */
+function overFloor(s: Summary, floor: Summary): string {
+  const more = (a: number, b: number) => `${(a - b).toFixed(1)} ms (${(a / b).toFixed(1)}x)`;
+  return `${more(s.median, floor.median)} / ${more(s.p95, floor.p95)}`;
+}
+
 /**
  * Both storages in one run, each with its own user and pair of contexts: the keystroke path,
  * then a local commit of one edit on the writer's page.
@@ -266,13 +296,13 @@ export async function browserLatency(edits = 100, commits = 200): Promise<string
   return [
     "### Keystroke in one browser -> the other's list, against the floor of this machine\n",
     table(
-      ["path", "median ms", "p95 ms", "p99 ms", "over the worker floor, median / p95"],
+      ["path", "median ms", "p95 ms", "p99 ms", "over the worker floor, median / p95 (ratio)"],
       rows.map(({ path, summary }) => [
         path,
         summary.median.toFixed(1),
         summary.p95.toFixed(1),
         summary.p99.toFixed(1),
-        `${(summary.median - workerFloor!.summary.median).toFixed(1)} / ${(summary.p95 - workerFloor!.summary.p95).toFixed(1)} ms`,
+        overFloor(summary, workerFloor!.summary),
       ]),
     ),
     ...results.map((r) => `### ${r.storage}\n\n${r.text}`),
@@ -280,6 +310,7 @@ export async function browserLatency(edits = 100, commits = 200): Promise<string
     table(
       [
         "storage",
+        "a keystroke's save in the database's worker, typing alone at 10 keys/s",
         "a keystroke's save, in the database's worker",
         "a keystroke's save (one batch)",
         "an UPDATE every 100 ms",
@@ -288,6 +319,7 @@ export async function browserLatency(edits = 100, commits = 200): Promise<string
       results.map((r) => [
         r.storage,
         ...[
+          r.commit.keystrokeAlone,
           r.commit.keystrokeInWorker,
           r.commit.keystroke,
           r.commit.spaced,
@@ -306,7 +338,7 @@ export async function browserLatency(edits = 100, commits = 200): Promise<string
  * the reactions to the one before).
  */
 type LocalCommits = Record<
-  "keystrokeInWorker" | "keystroke" | "spaced" | "backToBack",
+  "keystrokeAlone" | "keystrokeInWorker" | "keystroke" | "spaced" | "backToBack",
   ReturnType<typeof summarize>
 >;
 
@@ -336,16 +368,30 @@ async function storageLatency(
     }
     const [aSocket, bSocket] = [await socketRealm(a, storage), await socketRealm(b, storage)];
     for (const realm of [aSocket, bSocket]) await realm.evaluate(stampWebSockets);
-    if (storage === "opfs") await aSocket.evaluate(timeBatchesInWorker);
+    if (storage === "opfs") {
+      await aSocket.evaluate(timeBatchesInWorker);
+      for (const realm of [aSocket, bSocket]) await realm.evaluate(countFileIo);
+    }
     await a.getByRole("button", { name: "New note" }).click();
     await a.getByLabel("Title").fill("t");
     await b.getByRole("list", { name: "Notes" }).getByText("t", { exact: true }).waitFor();
     await a.getByLabel("Title").press("End");
-    // Only the keystrokes below are timed in the worker.
-    if (storage === "opfs")
-      await aSocket.evaluate(() =>
+    // Only the keystrokes below are timed and counted in the workers.
+    const takeBatches = () =>
+      aSocket.evaluate(() =>
         (globalThis as unknown as { __batches: number[] }).__batches.splice(0),
       );
+    const takeIo = (realm: Realm) =>
+      realm.evaluate(() => {
+        const io = (globalThis as unknown as { __io: Record<"write" | "flush", number> }).__io;
+        const taken = { ...io };
+        io.write = io.flush = 0;
+        return taken;
+      });
+    if (storage === "opfs") {
+      await takeBatches();
+      for (const realm of [aSocket, bSocket]) await takeIo(realm);
+    }
     await a.evaluate(() => {
       const w = window as unknown as Marks & Handle & { __committed: number; __saves: number[] };
       const { db } = w.__notesync;
@@ -395,6 +441,23 @@ async function storageLatency(
       ).toFixed(1);
     console.log(`  Chromium -> Chromium: ${fmt(s)}`);
     const saves = await a.evaluate(() => (window as unknown as { __saves: number[] }).__saves);
+    const inWorker = storage === "opfs" ? await takeBatches() : [];
+    let io = "";
+    let alone: number[] = [];
+    if (storage === "opfs") {
+      const perKey = (n: number) => (n / edits).toFixed(1);
+      const [writer, reader] = [await takeIo(aSocket), await takeIo(bSocket)];
+      io = `OPFS per keystroke: the writer ${perKey(writer.write)} writes and ${perKey(writer.flush)} flushes, the reader ${perKey(reader.write)} writes and ${perKey(reader.flush)} flushes`;
+      console.log(`  ${io}`);
+      // A keystroke's save in a browser typing alone (one device, as a user types): the reader
+      // closes, and the writer types 10 keys a second.
+      await browsers[1]!.close();
+      for (let i = 0; i < edits; i++) {
+        await a.keyboard.press("y");
+        await sleep(100);
+      }
+      alone = await takeBatches();
+    }
     const updates = (gapMs: number) =>
       a.evaluate(
         async ([commits, gapMs]) => {
@@ -411,18 +474,17 @@ async function storageLatency(
         },
         [commits, gapMs] as const,
       );
-    const inWorker =
-      storage === "opfs"
-        ? await aSocket.evaluate(() => (globalThis as unknown as { __batches: number[] }).__batches)
-        : [];
     const commit: LocalCommits = {
+      keystrokeAlone: summarize(alone),
       keystrokeInWorker: summarize(inWorker),
       keystroke: summarize(saves),
       spaced: summarize(await updates(100)),
       backToBack: summarize(await updates(0)),
     };
-    if (storage === "opfs")
+    if (storage === "opfs") {
       console.log(`  a keystroke's save, in the worker: ${fmt(commit.keystrokeInWorker)}`);
+      console.log(`  the same, typing alone at 10 keys/s: ${fmt(commit.keystrokeAlone)}`);
+    }
     console.log(`  a keystroke's save: ${fmt(commit.keystroke)}`);
     console.log(`  an UPDATE every 100 ms: ${fmt(commit.spaced)}`);
     console.log(`  UPDATEs back to back: ${fmt(commit.backToBack)}`);
@@ -457,7 +519,7 @@ async function storageLatency(
           ],
         ],
       );
-    return { storage, text, commit, visible: s };
+    return { storage, text: io ? `${text}\n\n${io}` : text, commit, visible: s };
   } finally {
     for (const b of browsers) await b.close();
     await server.stop();
