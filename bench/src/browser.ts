@@ -306,7 +306,7 @@ export async function browserLatency(edits = 100, commits = 200): Promise<string
       ]),
     ),
     ...results.map((r) => `### ${r.storage}\n\n${r.text}`),
-    "### Local commit of one edit, awaited in the writer's page (ms, median / p95)\n",
+    "### Local commit of one edit (ms, median / p95)\n",
     table(
       [
         "storage",
@@ -333,9 +333,9 @@ export async function browserLatency(edits = 100, commits = 200): Promise<string
 /**
  * A local commit of one edit: each keystroke's save while typing (the app's `db.batch`: the Yjs
  * update, the note's text and edit time, in one transaction), timed in the database's worker
- * (OPFS) and awaited in the page; an UPDATE of one note's cell every 100 ms (the page's re-read
- * of the list and the engine's push run between); and UPDATEs back to back (each queues behind
- * the reactions to the one before).
+ * (OPFS: while the other browser shows each key, and typing alone) and awaited in the page; an
+ * UPDATE of one note's cell every 100 ms (the page's re-read of the list and the engine's push run
+ * between); and UPDATEs back to back (each queues behind the reactions to the one before).
  */
 type LocalCommits = Record<
   "keystrokeAlone" | "keystrokeInWorker" | "keystroke" | "spaced" | "backToBack",
