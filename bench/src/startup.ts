@@ -45,7 +45,7 @@ export async function startup(notes = 10_000, samples = 10): Promise<string> {
     }
     return [
       table(["returning user, " + notes + " notes", "median", "p95", "target"], rows),
-      `  from navigation start to the list showing the newest note and New note opening a note (${samples} starts each)`,
+      `  from navigation start to the list showing the newest note and (NoteSync) New note opening a note (${samples} starts each)`,
     ].join("\n");
   } finally {
     await server.stop();
@@ -62,8 +62,9 @@ const rates = process.env.BENCH_STARTUP_THROTTLED === "0" ? [1] : [1, 4];
  */
 async function floorStartup(notes: number, samples: number): Promise<string[][]> {
   const floor = await startChild(path.join(here, "floor/server.js"));
-  const browser = await diskBrowser("opfs");
+  let browser: Awaited<ReturnType<typeof diskBrowser>> | null = null;
   try {
+    browser = await diskBrowser("opfs");
     const newest = `Note ${notes - 1}`;
     await browser.context.addInitScript(stampListShown, newest);
     let { page } = browser;
@@ -95,7 +96,7 @@ async function floorStartup(notes: number, samples: number): Promise<string[][]>
     }
     return rows;
   } finally {
-    await browser.close();
+    await browser?.close();
     await floor.stop();
   }
 }

@@ -7,10 +7,10 @@ const SQLITE_SYNC_NORMAL = 0x2;
  * and `synchronous = normal` SQLite flushes only at checkpoints: a commit is in the operating
  * system's cache when it returns (a tab, worker or browser that crashes keeps it), and this
  * bounds what an OS crash or power loss can take to the last second. A flush per commit, what
- * `synchronous = full` does, took 1.0-1.7 ms of a keystroke's 2.9 ms commit.
+ * `synchronous = full` does, made a keystroke's commit 2.9 ms instead of 0.9 ms.
  *
- * The flush runs on a timer, between SQLite's calls (each runs whole on this thread), so it
- * never lands in the middle of a write.
+ * The flush runs on a timer. A flush only makes what was written so far durable, so any moment
+ * is safe; on the synchronous wasm build it falls between SQLite's calls.
  */
 export class DeferredFlushVFS extends AccessHandlePoolVFS {
   private readonly written = new Set<number>();

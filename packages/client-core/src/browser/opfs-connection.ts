@@ -48,9 +48,10 @@ async function openPool(directory: string): Promise<DeferredFlushVFS> {
 }
 
 /**
- * True when the database file is in WAL mode: its last connection ended without leaving it
- * (a worker ends with its tab, and its closing code never runs). Read from the file's header
- * (bytes 18 and 19 are 2 in WAL mode) through the VFS, before SQLite opens it.
+ * True when the database file is in WAL mode: its last worker ended without closing it, as one
+ * does whenever its tab reloads, closes or crashes (only a hand-off to another tab or a sign-out
+ * closes it). Read from the file's header (bytes 18 and 19 are 2 in WAL mode) through the VFS,
+ * before SQLite opens it.
  */
 function leftInWalMode(vfs: DeferredFlushVFS, path: string): boolean {
   const fileId = -1; // SQLite's own file ids are positive
@@ -76,22 +77,29 @@ async function leaveWalMode(sqlite: Sqlite, uri: string, vfsName: string): Promi
   // (Named with its VFS: crsqlite-wasm would ask for its IndexedDB VFS, not in this build.)
   const scratch = await sqlite.open(`file::memory:?vfs=${vfsName}`);
   try {
+    await scratch.exec("PRAGMA temp_store = memory");
     await scratch.exec("PRAGMA locking_mode = exclusive");
     await scratch.exec("ATTACH ? AS left_in_wal", [uri]);
-    await scratch.exec("PRAGMA left_in_wal.journal_mode = persist");
+    // A journal mode that cannot change stays as it was, without an error.
+    const mode = (
+      await scratch.execA<[string]>("PRAGMA left_in_wal.journal_mode = persist")
+    )[0]?.[0];
+    if (mode !== "persist")
+      throw new Error(`the local database is still in journal mode "${mode}" after a checkpoint`);
     await scratch.exec("DETACH left_in_wal");
   } finally {
     await scratch.close();
   }
-  console.info(
-    "notesync: the local database's write-ahead log was left by a tab that ended without closing it; its commits were brought back",
+  console.debug(
+    "notesync: the local database's write-ahead log, left by the last tab's worker, was checkpointed",
   );
 }
 
 /**
  * Opens the database called `name` on OPFS, in its own directory (a pool of access handles is
- * locked by one worker, so each database has its own). A database needs at most four files at
- * once: itself, its WAL, its rollback journal (kept from leaving WAL mode), and a temporary file.
+ * locked by one worker, so each database has its own). A database keeps three files: itself, its
+ * WAL and its rollback journal (left from leaving WAL mode); temporary files stay in memory
+ * (`temp_store`), and four spare handles are kept anyway.
  */
 export async function openOpfsConnection(
   /** The wasm module; may still be compiling (the access handles open meanwhile). */
@@ -148,7 +156,8 @@ export async function openOpfsConnection(
       existed,
       async close() {
         // Back to a rollback journal (the WAL is checkpointed into the file), so the next open
-        // needs no recovery; a worker that ends without this leaves it to `leaveWalMode`.
+        // has nothing to bring back; a worker whose tab reloads, closes or crashes never gets
+        // here, and leaves that to `leaveWalMode`.
         await driver.exec("PRAGMA journal_mode = persist").catch(() => undefined);
         await driver.close();
         await vfs.close();
