@@ -51,6 +51,43 @@ test("markdown is rendered in the list preview and the read view, and never runs
   await context.close();
 });
 
+test("after a reload the list shows the previews the last page drew, new text anew, and a sign-out forgets them", async ({
+  browser,
+  server,
+}) => {
+  const { context, page } = await newContext(browser);
+  await signUp(page, server, uniqueName("previews"));
+  await writeNote(page, "Kept", 'Some **bold** text <img src=x onerror="window.__ran = true">');
+  const item = noteList(page).getByRole("listitem").filter({ hasText: "Kept" });
+  await expect(item.locator("strong")).toHaveText("bold");
+
+  // The reload draws the list from the previews the last page kept (its first screen's).
+  await page.reload();
+  await expect(item.locator("strong")).toHaveText("bold");
+  await expect(item).toContainText('Some bold text <img src=x onerror="window.__ran = true">');
+  await expect(item.locator("img, script")).toHaveCount(0);
+  expect(await page.evaluate(() => localStorage.getItem("notesync:previews"))).toContain(
+    "<strong>bold</strong>",
+  );
+
+  // A body changed since is drawn from its new text.
+  await item.getByRole("button").click();
+  await replaceBody(page, "Now _slanted_");
+  await expect(page.getByText("Saved", { exact: true })).toBeVisible();
+  await page.reload();
+  await expect(item.locator("em")).toHaveText("slanted");
+  await expect(item).not.toContainText("bold");
+  expect(await page.evaluate(() => (window as { __ran?: boolean }).__ran)).toBeUndefined();
+
+  // Signing out leaves none of the last user's notes in the browser's localStorage.
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page.getByRole("button", { name: "Sign in", exact: true })).toBeVisible();
+  expect(
+    await page.evaluate(() => Object.keys(localStorage).map((k) => localStorage.getItem(k))),
+  ).not.toContainEqual(expect.stringContaining("slanted"));
+  await context.close();
+});
+
 test("the list sorts by last edited, last created or title, shows dates, and keeps the choice", async ({
   browser,
   server,

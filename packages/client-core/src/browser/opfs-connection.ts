@@ -21,6 +21,11 @@ export interface OpfsConnection {
   readonly driver: WasmDriver;
   /** True when the database file existed before this open. */
   readonly existed: boolean;
+  /**
+   * Puts the database back in a rollback journal (the WAL checkpointed into the file), with a
+   * flush per commit from then on, and keeps it open: its worker is about to end.
+   */
+  backToRollbackJournal(): Promise<void>;
   /** Closes the connection and releases every access handle, so another worker can open it. */
   close(): Promise<void>;
 }
@@ -151,14 +156,19 @@ export async function openOpfsConnection(
       console.warn(`notesync: the local database stays in journal mode "${mode}", not WAL`);
     }
     const driver = await WasmDriver.open(db);
+    // Back to a rollback journal, so that the next open has nothing to bring back. Fails (and
+    // changes nothing) inside a transaction; a worker that ends without it (its tab crashed)
+    // leaves that to `leaveWalMode` at the next open.
+    const backToRollbackJournal = async () => {
+      await driver.exec("PRAGMA journal_mode = persist");
+      await driver.exec("PRAGMA synchronous = full");
+    };
     return {
       driver,
       existed,
+      backToRollbackJournal,
       async close() {
-        // Back to a rollback journal (the WAL is checkpointed into the file), so the next open
-        // has nothing to bring back; a worker whose tab reloads, closes or crashes never gets
-        // here, and leaves that to `leaveWalMode`.
-        await driver.exec("PRAGMA journal_mode = persist").catch(() => undefined);
+        await backToRollbackJournal().catch(() => undefined);
         await driver.close();
         await vfs.close();
       },

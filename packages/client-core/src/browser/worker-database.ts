@@ -158,6 +158,7 @@ export async function openWorkerDatabase(options: WorkerDatabaseOptions): Promis
     releaseLead?.();
     driver.failPending("the database is closed");
     channel.close();
+    globalThis.removeEventListener?.("pagehide", leaving);
     releaseTabLock();
   });
 
@@ -220,6 +221,12 @@ export async function openWorkerDatabase(options: WorkerDatabaseOptions): Promis
     startSync(w);
     await new Promise<void>((resolve) => (releaseLead = resolve));
   }
+
+  // A page unloading ends its worker: the database is readied for the next open first.
+  const leaving = (event: PageTransitionEvent) => {
+    if (!event.persisted) worker?.postMessage({ type: "page-leaving" } satisfies ToWorker);
+  };
+  globalThis.addEventListener?.("pagehide", leaving);
 
   navigator.locks
     .request(`notesync-db:${options.name}`, { signal: abort.signal }, lead)

@@ -60,6 +60,11 @@ export type ToWorker =
     }
   | { readonly type: "request"; readonly request: DbRequest }
   | { readonly type: "close" }
+  /**
+   * The tab is being unloaded (a reload, a closed tab): its worker ends with it, so the database
+   * is put back in a rollback journal now, for the next open to find it so.
+   */
+  | { readonly type: "page-leaving" }
   /** Run the sync engine in the worker (once; a second start is ignored). */
   | { readonly type: "sync-start"; readonly config: WorkerSyncConfig }
   /** The answer to `sync-token?`: a session token, or why there is none. */

@@ -1,5 +1,6 @@
 import DOMPurify from "dompurify";
 import MarkdownIt from "markdown-it";
+import { keepPreviews, keptPreviews, type KeptPreview } from "./kept-previews";
 
 /**
  * Markdown to HTML for display. markdown-it runs with raw HTML off (a `<script>` typed in a
@@ -25,7 +26,11 @@ export function renderMarkdown(text: string): string {
 
 /** Characters of a body rendered for a list preview. */
 const PREVIEW_CHARS = 300;
-const previews = new Map<string, string>();
+/** This build: the URL of its chunk changes with its code (the renderer's among it). */
+const BUILD = import.meta.url;
+const storage = typeof localStorage === "undefined" ? null : localStorage;
+/** Rendered previews by text; the last page load's first screen is there from the start. */
+const previews = new Map<string, string>(storage ? keptPreviews(storage, BUILD) : []);
 
 /**
  * The start of a body as sanitized HTML for a one- or two-line preview inside a list button:
@@ -53,4 +58,16 @@ export function renderPreview(body: string): string {
     previews.set(text, html);
   }
   return html;
+}
+
+/** Keeps the previews of these bodies (the list's first screen) for the next page load. */
+export function keepFirstScreenPreviews(bodies: readonly string[]): void {
+  if (!storage) return;
+  const kept: KeptPreview[] = [];
+  for (const body of bodies) {
+    const text = body.slice(0, PREVIEW_CHARS);
+    const html = previews.get(text);
+    if (html !== undefined) kept.push([text, html]);
+  }
+  keepPreviews(storage, BUILD, kept);
 }

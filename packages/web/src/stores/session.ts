@@ -1,5 +1,6 @@
 import { defineStore } from "pinia";
 import { ref } from "vue";
+import { forgetKeptPreviews } from "../markdown/kept-previews";
 import { savedSession, SESSION_KEY as KEY, type Session } from "../saved-session";
 
 export type { Session };
@@ -30,7 +31,10 @@ export const useSessionStore = defineStore("session", () => {
   function setSession(next: Session | null) {
     session.value = next;
     if (next) localStorage.setItem(KEY, JSON.stringify(next));
-    else localStorage.removeItem(KEY);
+    else {
+      localStorage.removeItem(KEY);
+      forgetKeptPreviews(localStorage); // the list's previews were the last user's notes
+    }
   }
 
   async function request<T>(

@@ -1,0 +1,44 @@
+/**
+ * The previews of the list's first screen, kept in localStorage from one page load to the next:
+ * a returning user's list then draws without running markdown-it and DOMPurify first, whose first
+ * calls on a page took about 20 ms of the start-up (`node bench/dist/run.js startup`). What is
+ * kept is the sanitized HTML of each preview, by its text, for the build that rendered it.
+ */
+const KEY = "notesync:previews";
+
+/** A preview's text and its sanitized HTML. */
+export type KeptPreview = [text: string, html: string];
+
+interface Kept {
+  /** The build that rendered them: a new one renders again (its renderer may have changed). */
+  build: string;
+  previews: KeptPreview[];
+}
+
+/** What `keepPreviews` kept for `build`; nothing when it was another build's, or unreadable. */
+export function keptPreviews(storage: Storage, build: string): KeptPreview[] {
+  try {
+    const kept = JSON.parse(storage.getItem(KEY) ?? "null") as Partial<Kept> | null;
+    if (kept?.build !== build || !Array.isArray(kept.previews)) return [];
+    return kept.previews.filter(
+      (p): p is KeptPreview =>
+        Array.isArray(p) && p.length === 2 && typeof p[0] === "string" && typeof p[1] === "string",
+    );
+  } catch {
+    return [];
+  }
+}
+
+/** Keeps `previews` for the next page load of `build`, in place of what was kept before. */
+export function keepPreviews(storage: Storage, build: string, previews: KeptPreview[]): void {
+  try {
+    storage.setItem(KEY, JSON.stringify({ build, previews } satisfies Kept));
+  } catch {
+    // Storage full or refused: the next page load renders them, as without this.
+  }
+}
+
+/** Forgets the kept previews (a sign-out: they are the last user's notes). */
+export function forgetKeptPreviews(storage: Storage): void {
+  storage.removeItem(KEY);
+}
