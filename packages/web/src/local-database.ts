@@ -26,7 +26,7 @@ let early: { userId: string; opened: Promise<BrowserDatabase> } | null = null;
  * Starts opening the database of the user signed in at the last visit, before the app's own
  * script has loaded: the worker, its wasm module and the database's files open while the page
  * evaluates and draws the app (they were in series, and took most of a returning user's start).
- * `onWorkerRunning` is called once the database's worker runs.
+ * `onWorkerRunning` is called once the database's worker has the message to open it.
  */
 export function openEarly(userId: string, onWorkerRunning: () => void): void {
   const opened = open(userId, onWorkerRunning);

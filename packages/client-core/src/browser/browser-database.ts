@@ -15,8 +15,9 @@ export interface BrowserDatabaseOptions {
   /** Starts the database worker (bundlers that cannot follow `new URL(..., import.meta.url)`). */
   readonly createWorker?: () => Worker;
   /**
-   * Called once, when the database's worker runs, or the database is open or failed without it
-   * (another tab leads; at once where it has no worker). Chromium starts a worker only when the
+   * Called once, when the database's worker has the page's message to open the database, or the
+   * database is open or failed without it (another tab leads; at once where it has no worker).
+   * Chromium starts a worker, and hands it what the page posted before it ran, only when the
    * page's main thread is free: a page can load its heavy script after this.
    */
   readonly onWorkerRunning?: () => void;

@@ -13,9 +13,14 @@ import {
 import { hasSyncAccessHandles, openOpfsConnection } from "./opfs-connection.js";
 import { RequestRouter, type WatchClient } from "./request-router.js";
 import type { WasmDriver } from "./wasm-driver.js";
-import type { BrowserStorage, FromWorker, ToWorker } from "./worker-protocol.js";
+import {
+  ENGINE_CLIENT,
+  type BrowserStorage,
+  type FromWorker,
+  type ToWorker,
+} from "./worker-protocol.js";
 import { tabLockName } from "./tab-lock.js";
-import { ENGINE_CLIENT, startWorkerSync, type WorkerSyncEngine } from "./worker-sync.js";
+import type { WorkerSyncEngine } from "./worker-sync.js";
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -25,7 +30,6 @@ const post = (message: FromWorker) => self.postMessage(message);
 const stages: [string, number][] = [];
 const stage = (name: string) => stages.push([name, performance.timeOrigin + performance.now()]);
 stage("worker-script");
-post({ type: "running" });
 
 /** A tab is gone once the lock it holds for its lifetime is granted to us. */
 const watchClient: WatchClient = (client, gone) => {
@@ -42,7 +46,14 @@ let siteId: Uint8Array | null = null;
 let closeStorage: (() => Promise<void>) | null = null;
 /** Readies the database for its worker's end (OPFS: back to a rollback journal). */
 let settleStorage: (() => Promise<void>) | null = null;
-let sync: WorkerSyncEngine | null = null;
+/**
+ * The sync engine, once started. Its code (the wire codec, Yjs) is half of this worker's script
+ * and no open needs it, so it loads only once a tab starts it: the database opens sooner.
+ */
+let sync: Promise<WorkerSyncEngine> | null = null;
+/** Acts on the engine once it runs (in the order asked); nothing when it is not started. */
+const withSync = (act: (engine: WorkerSyncEngine) => unknown) =>
+  void sync?.then(act).catch(() => undefined); // a start that failed was reported
 
 /**
  * A database this profile still holds in IndexedDB (from before OPFS) is copied to OPFS, whole
@@ -87,6 +98,7 @@ syncWasm.catch(() => undefined); // reported by open(), which awaits it
 
 async function open(name: string, wasmUrl: string): Promise<void> {
   stage("worker-open");
+  post({ type: "opening" });
   if (hasSyncAccessHandles()) {
     // Asked at once: the answer is needed only once the access handles are open.
     const inIndexedDb = indexedDbHolds(name);
@@ -141,21 +153,33 @@ self.addEventListener("message", (event: MessageEvent<ToWorker>) => {
     // Not open (closing): the tab sends it again to the next leader.
     router?.handle(message.request, (reply) => post({ type: "reply", reply }));
   } else if (message.type === "sync-start") {
-    if (router && siteId && !sync) sync = startWorkerSync(router, siteId, message.config, post);
+    if (router && siteId && !sync) {
+      const [openRouter, site] = [router, siteId];
+      sync = import("./worker-sync.js").then(({ startWorkerSync }) =>
+        startWorkerSync(openRouter, site, message.config, post),
+      );
+      sync.catch((err: unknown) =>
+        console.error("notesync: the sync engine did not load; edits stay on this device", err),
+      );
+    }
   } else if (message.type === "sync-token") {
-    sync?.answerToken(message.id, message.token, message.error);
+    withSync((engine) => engine.answerToken(message.id, message.token, message.error));
   } else if (message.type === "sync-network") {
-    sync?.network(message.online);
+    withSync((engine) => engine.network(message.online));
   } else if (message.type === "sync-reconnect") {
-    sync?.client.reconnectNow();
+    withSync((engine) => engine.client.reconnectNow());
   } else if (message.type === "sync-when-synced") {
-    void sync?.client.whenSynced().then(() => post({ type: "sync-synced", id: message.id }));
+    withSync(async (engine) => {
+      await engine.client.whenSynced();
+      post({ type: "sync-synced", id: message.id });
+    });
   } else if (message.type === "page-leaving") {
     // The worker has time for it: measured, 14 of 15 reloads then opened a rollback journal,
     // and skipped bringing back the WAL (about 30 ms of the start).
     settleStorage?.().catch(() => undefined); // in a transaction: the next open does it
   } else if (message.type === "sync-stop") {
-    const stopping = sync?.stop() ?? Promise.resolve();
+    const stopping =
+      sync?.then((engine) => engine.stop()).catch(() => undefined) ?? Promise.resolve();
     sync = null;
     void stopping.finally(() => post({ type: "sync-stopped" }));
   } else {
@@ -163,7 +187,8 @@ self.addEventListener("message", (event: MessageEvent<ToWorker>) => {
     // tabs' requests go to the next leader.
     const engine = sync;
     sync = null;
-    const closing = (engine?.stop() ?? Promise.resolve()).then(() => {
+    const stopped = engine?.then((e) => e.stop()).catch(() => undefined) ?? Promise.resolve();
+    const closing = stopped.then(() => {
       const closingRouter = router;
       router = null;
       return closingRouter?.idle();

@@ -51,6 +51,9 @@ export type WorkerSyncConfig = Pick<
   "url" | "reconnect" | "pushDelayMs" | "targetFrameBytes" | "pushPageRows"
 >;
 
+/** How the sync engine's client ids on the leader's connection begin (one per start). */
+export const ENGINE_CLIENT = "notesync-sync-engine:";
+
 /** From the leading tab to its worker. */
 export type ToWorker =
   | {
@@ -82,8 +85,8 @@ export type ToWorker =
 
 /** From the worker to its tab. */
 export type FromWorker =
-  /** The worker's script runs: its first message. */
-  | { readonly type: "running" }
+  /** The worker has the page's `open` and opens the database (it needs nothing more of the page). */
+  | { readonly type: "opening" }
   | {
       readonly type: "opened";
       readonly storage: BrowserStorage;

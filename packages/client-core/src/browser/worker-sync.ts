@@ -3,10 +3,7 @@ import type { NetworkHints } from "../sync/reconnect.js";
 import { createSyncClient, type SyncClient } from "../sync/sync-client.js";
 import { RemoteDriver } from "./remote-driver.js";
 import type { RequestRouter } from "./request-router.js";
-import type { FromWorker, WorkerSyncConfig } from "./worker-protocol.js";
-
-/** How the sync engine's client ids on the leader's connection begin (one per start). */
-export const ENGINE_CLIENT = "notesync-sync-engine:";
+import { ENGINE_CLIENT, type FromWorker, type WorkerSyncConfig } from "./worker-protocol.js";
 
 /** The sync engine running in the leading tab's worker, and the page's calls into it. */
 export interface WorkerSyncEngine {
