@@ -10,7 +10,7 @@ interface Handle {
 }
 
 // On OPFS the database is in WAL mode while its worker has it open, and goes back to a rollback
-// journal only when the worker closes it, which a tab that reloads, closes or crashes never does:
+// journal when the worker closes it or its page is unloaded, which a tab that crashes never does:
 // the next tab finds the database in WAL mode and must checkpoint it before opening it (this VFS
 // opens a WAL database only in exclusive locking mode, which cr-sqlite's open does not leave time
 // to set). Here the tab crashes right after its last commits. Offline, so nothing can come back

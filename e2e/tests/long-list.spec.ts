@@ -1,0 +1,91 @@
+import type { Page } from "@playwright/test";
+import { expect, newContext, noteList, signUp, test, uniqueName } from "./fixtures";
+
+interface Handle {
+  __notesync: { db: { exec(sql: string, p?: unknown[]): Promise<void> } };
+}
+
+const NOTES = 250;
+
+/** `NOTES` notes titled "<prefix> <i>", the oldest first, in one statement. */
+async function insertNotes(page: Page, prefix: string): Promise<void> {
+  await page.evaluate(
+    async ({ count, prefix }) => {
+      const rows = Array.from({ length: count }, (_, i) => [
+        `${prefix}-${i}`,
+        `${prefix} ${i}`,
+        i,
+        i,
+      ]);
+      const { db } = (window as unknown as Handle).__notesync;
+      await db.exec(
+        `INSERT INTO notes (id, title, created_at, updated_at) VALUES ${rows.map(() => "(?, ?, ?, ?)").join(", ")}`,
+        rows.flat(),
+      );
+    },
+    { count: NOTES, prefix },
+  );
+}
+
+/** Lets the page be idle a few times over (when a list that renders everything would grow). */
+const idleAWhile = (page: Page) =>
+  page.evaluate(async () => {
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => requestIdleCallback(resolve));
+  });
+
+// A long list renders what can be seen, and more as it is scrolled or walked with the keyboard:
+// a page holding every note of a large account is slow to draw, restyle and tear down.
+for (const viewport of [
+  { name: "desktop", width: 1280, height: 800 },
+  { name: "phone", width: 390, height: 844 },
+]) {
+  test(`a list of ${NOTES} notes shows them all as it is scrolled, on a ${viewport.name}`, async ({
+    browser,
+    server,
+  }) => {
+    const { context, page } = await newContext(browser);
+    await page.setViewportSize(viewport);
+    await signUp(page, server, uniqueName("long"));
+    await insertNotes(page, "Long");
+    await page.reload();
+    const list = noteList(page);
+    const items = list.getByRole("listitem");
+    await expect(items.first()).toHaveText(/Long 249/);
+    // Not all of them are on the page, only what the list's view needs.
+    await idleAWhile(page);
+    expect(await items.count()).toBeLessThan(NOTES);
+
+    // Scrolled to its end again and again, the list reaches the oldest note.
+    const oldest = list.getByRole("button", { name: /^Long 0\b/ });
+    await expect(async () => {
+      await list.evaluate((el) => el.scrollTo({ top: el.scrollHeight }));
+      await expect(oldest).toBeVisible({ timeout: 500 });
+    }).toPass({ timeout: 20_000 });
+    await expect(items).toHaveCount(NOTES);
+    await context.close();
+  });
+}
+
+test("the arrow keys walk past the last note rendered", async ({ browser, server }) => {
+  const { context, page } = await newContext(browser);
+  await signUp(page, server, uniqueName("walker"));
+  await insertNotes(page, "Walk");
+  await page.reload();
+  const items = noteList(page).getByRole("listitem");
+  await expect(items.first()).toHaveText(/Walk 249/);
+  await idleAWhile(page);
+  const rendered = await items.count();
+  expect(rendered).toBeLessThan(NOTES);
+  await items
+    .nth(rendered - 1)
+    .getByRole("button")
+    .focus();
+  await page.keyboard.press("ArrowDown");
+  // The note after the last one rendered is selected, and focused.
+  const next = noteList(page).getByRole("button", {
+    name: new RegExp(`^Walk ${NOTES - 1 - rendered}\\b`),
+  });
+  await expect(next).toBeFocused();
+  await expect(next).toHaveAttribute("aria-current", "true");
+  await context.close();
+});
