@@ -28,8 +28,36 @@ function serviceWorker(): Plugin {
   };
 }
 
+/**
+ * Preloads the app's script (Vue, the list) from the page's head. main.ts imports it only once
+ * the database's worker has its open message (a module evaluating on the main thread would hold
+ * that back); preloaded, it is fetched and compiled meanwhile, and the import only evaluates it.
+ */
+function preloadApp(): Plugin {
+  return {
+    name: "notesync-preload-app",
+    apply: "build",
+    transformIndexHtml: {
+      order: "post",
+      handler(_html, { bundle }) {
+        const app = Object.values(bundle ?? {}).find(
+          (file) => file.type === "chunk" && file.isDynamicEntry && file.name === "app",
+        );
+        if (!app) throw new Error("the build has no app chunk to preload");
+        return [
+          {
+            tag: "link",
+            attrs: { rel: "modulepreload", crossorigin: true, href: `/${app.fileName}` },
+            injectTo: "head",
+          },
+        ];
+      },
+    },
+  };
+}
+
 export default defineConfig({
-  plugins: [vue(), serviceWorker()],
+  plugins: [vue(), serviceWorker(), preloadApp()],
   build: { target: "esnext", chunkSizeWarningLimit: 2000 },
   // client-core's database worker imports the wasm module, which uses top-level await.
   worker: { format: "es" },
