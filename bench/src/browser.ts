@@ -280,7 +280,8 @@ function overFloor(s: Summary, floor: Summary): string {
 export async function browserLatency(edits = 100, commits = 200): Promise<string> {
   const floor = await floorLatency(edits);
   const results: Awaited<ReturnType<typeof storageLatency>>[] = [];
-  for (const storage of STORAGES) {
+  // BENCH_STORAGES=opfs measures one storage (while working on it).
+  for (const storage of STORAGES.filter((s) => process.env.BENCH_STORAGES?.includes(s) ?? true)) {
     console.log(`  ${storage}:`);
     results.push(await storageLatency(storage, edits, commits));
   }

@@ -272,10 +272,13 @@ async function listShownAt(page: Page, timeout = 60_000): Promise<number> {
     return await Promise.race([
       page.evaluate(() => (window as unknown as { __listShown: Promise<number> }).__listShown),
       new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`the list did not show in ${timeout} ms`)),
-          timeout,
-        );
+        // What the page shows then says why (an error, a sign-in screen, a list without it).
+        timer = setTimeout(() => {
+          void page
+            .evaluate(() => document.body.innerText.slice(0, 500))
+            .catch((err: unknown) => String(err))
+            .then((shows) => reject(new Error(`the list did not show in ${timeout} ms: ${shows}`)));
+        }, timeout);
       }),
     ]);
   } finally {

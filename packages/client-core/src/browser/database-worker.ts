@@ -53,7 +53,7 @@ let settleStorage: (() => Promise<void>) | null = null;
 let sync: Promise<WorkerSyncEngine> | null = null;
 /** Acts on the engine once it runs (in the order asked); nothing when it is not started. */
 const withSync = (act: (engine: WorkerSyncEngine) => unknown) =>
-  void sync?.then(act).catch(() => undefined); // a start that failed was reported
+  void sync?.then(act, () => undefined); // a start that failed was reported
 
 /**
  * A database this profile still holds in IndexedDB (from before OPFS) is copied to OPFS, whole
