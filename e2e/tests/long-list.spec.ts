@@ -89,3 +89,29 @@ test("the arrow keys walk past the last note rendered", async ({ browser, server
   await expect(next).toHaveAttribute("aria-current", "true");
   await context.close();
 });
+
+test("on a phone, the list hidden behind an open note does not grow while the note changes", async ({
+  browser,
+  server,
+}) => {
+  const { context, page } = await newContext(browser);
+  await page.setViewportSize({ width: 390, height: 844 });
+  await signUp(page, server, uniqueName("hidden"));
+  await insertNotes(page, "Hidden");
+  await page.reload();
+  const items = noteList(page).getByRole("listitem");
+  await expect(items.first()).toHaveText(/Hidden 249/);
+  await idleAWhile(page);
+  const rendered = await items.count();
+  await items.first().getByRole("button").click();
+  await expect(noteList(page)).toBeHidden();
+  // Each save changes the list's notes, behind the note.
+  await page.getByLabel("Title").press("End");
+  await page.keyboard.type(" edited", { delay: 50 });
+  await expect(page.getByText("Saved", { exact: true })).toBeVisible();
+  await idleAWhile(page);
+  await page.getByRole("button", { name: /Back to list/ }).click();
+  await expect(items.first()).toHaveText(/Hidden 249 edited/);
+  expect(await items.count()).toBe(rendered);
+  await context.close();
+});

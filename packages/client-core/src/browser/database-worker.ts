@@ -50,10 +50,21 @@ let settleStorage: (() => Promise<void>) | null = null;
  * The sync engine, once started. Its code (the wire codec, Yjs) is half of this worker's script
  * and no open needs it, so it loads only once a tab starts it: the database opens sooner.
  */
-let sync: Promise<WorkerSyncEngine> | null = null;
+let sync: Promise<WorkerSyncEngine | null> | null = null;
+/** Counts the engine's starts and stops: a start stopped while its code loads never runs. */
+let syncRuns = 0;
 /** Acts on the engine once it runs (in the order asked); nothing when it is not started. */
 const withSync = (act: (engine: WorkerSyncEngine) => unknown) =>
-  void sync?.then(act, () => undefined); // a start that failed was reported
+  void sync?.then((engine) => engine && act(engine));
+/** Stops the engine, or its start if its code still loads; never fails (a close follows). */
+function stopSync(): Promise<void> {
+  const engine = sync;
+  sync = null;
+  syncRuns++;
+  return (engine?.then((e) => e?.stop()) ?? Promise.resolve()).catch((err: unknown) =>
+    console.error("notesync: stopping the sync engine failed", err),
+  );
+}
 
 /**
  * A database this profile still holds in IndexedDB (from before OPFS) is copied to OPFS, whole
@@ -154,13 +165,18 @@ self.addEventListener("message", (event: MessageEvent<ToWorker>) => {
     router?.handle(message.request, (reply) => post({ type: "reply", reply }));
   } else if (message.type === "sync-start") {
     if (router && siteId && !sync) {
-      const [openRouter, site] = [router, siteId];
-      sync = import("./worker-sync.js").then(({ startWorkerSync }) =>
-        startWorkerSync(openRouter, site, message.config, post),
+      const [openRouter, site, run] = [router, siteId, ++syncRuns];
+      const starting = import("./worker-sync.js").then(
+        ({ startWorkerSync }) =>
+          run === syncRuns ? startWorkerSync(openRouter, site, message.config, post) : null,
+        (err: unknown) => {
+          // Another start may load it (the files come from the service worker's cache).
+          if (sync === starting) sync = null;
+          console.error("notesync: the sync engine did not load; edits stay on this device", err);
+          return null;
+        },
       );
-      sync.catch((err: unknown) =>
-        console.error("notesync: the sync engine did not load; edits stay on this device", err),
-      );
+      sync = starting;
     }
   } else if (message.type === "sync-token") {
     withSync((engine) => engine.answerToken(message.id, message.token, message.error));
@@ -178,17 +194,11 @@ self.addEventListener("message", (event: MessageEvent<ToWorker>) => {
     // and skipped bringing back the WAL (about 30 ms of the start).
     settleStorage?.().catch(() => undefined); // in a transaction: the next open does it
   } else if (message.type === "sync-stop") {
-    const stopping =
-      sync?.then((engine) => engine.stop()).catch(() => undefined) ?? Promise.resolve();
-    sync = null;
-    void stopping.finally(() => post({ type: "sync-stopped" }));
+    void stopSync().finally(() => post({ type: "sync-stopped" }));
   } else {
     // The engine stops first (a tab's open transaction it waits behind may still commit), then
     // tabs' requests go to the next leader.
-    const engine = sync;
-    sync = null;
-    const stopped = engine?.then((e) => e.stop()).catch(() => undefined) ?? Promise.resolve();
-    const closing = stopped.then(() => {
+    const closing = stopSync().then(() => {
       const closingRouter = router;
       router = null;
       return closingRouter?.idle();

@@ -53,10 +53,10 @@ async function openPool(directory: string): Promise<DeferredFlushVFS> {
 }
 
 /**
- * True when the database file is in WAL mode: its last worker ended without closing it, as one
- * does whenever its tab reloads, closes or crashes (only a hand-off to another tab or a sign-out
- * closes it). Read from the file's header (bytes 18 and 19 are 2 in WAL mode) through the VFS,
- * before SQLite opens it.
+ * True when the database file is in WAL mode: its last worker ended without putting it back in a
+ * rollback journal, as one does when its tab crashes, or when its page's unloading did not leave
+ * it time to (or found a transaction open). Read from the file's header (bytes 18 and 19 are 2 in
+ * WAL mode) through the VFS, before SQLite opens it.
  */
 function leftInWalMode(vfs: DeferredFlushVFS, path: string): boolean {
   const fileId = -1; // SQLite's own file ids are positive
@@ -160,8 +160,10 @@ export async function openOpfsConnection(
     // changes nothing) inside a transaction; a worker that ends without it (its tab crashed)
     // leaves that to `leaveWalMode` at the next open.
     const backToRollbackJournal = async () => {
-      await driver.exec("PRAGMA journal_mode = persist");
+      // FULL first: a commit that comes between the two must not find a rollback journal
+      // without a flush per commit (there a power loss could corrupt the file, not only lose it).
       await driver.exec("PRAGMA synchronous = full");
+      await driver.exec("PRAGMA journal_mode = persist");
     };
     return {
       driver,

@@ -48,6 +48,19 @@ describe("kept previews", () => {
     expect(keptPreviews(storage, "b")).toEqual([["ok", "ok"]]);
   });
 
+  it("come back only as HTML the sanitizer could have made, so nothing else written there runs", () => {
+    const storage = memoryStorage();
+    keepPreviews(storage, "b", [
+      ["ok", "Some <strong>bold</strong> &amp; <em>x</em> &lt;img&gt;"],
+      ["img", '<img src="x" onerror="alert(1)">'],
+      ["attr", '<strong onclick="alert(1)">x</strong>'],
+      ["script", "<script>alert(1)</script>"],
+    ]);
+    expect(keptPreviews(storage, "b")).toEqual([
+      ["ok", "Some <strong>bold</strong> &amp; <em>x</em> &lt;img&gt;"],
+    ]);
+  });
+
   it("keeping fails quietly when storage refuses (full, or disabled)", () => {
     const storage = memoryStorage();
     storage.setItem = () => {

@@ -2,12 +2,17 @@
  * The previews of the list's first screen, kept in localStorage from one page load to the next:
  * a returning user's list then draws without running markdown-it and DOMPurify first, whose first
  * calls on a page took about 20 ms of the start-up (`node bench/dist/run.js startup`). What is
- * kept is the sanitized HTML of each preview, by its text, for the build that rendered it.
+ * kept is the sanitized HTML of each preview, by its text, for the build that rendered it; what
+ * comes back is only HTML that sanitizing could have made (text and the preview's bare inline
+ * tags), so that nothing written there by other means is ever drawn as HTML.
  */
 const KEY = "notesync:previews";
 
 /** A preview's text and its sanitized HTML. */
 export type KeptPreview = [text: string, html: string];
+
+/** What `renderPreview` can make: text (with entities) and its inline tags, bare. */
+const PREVIEW_HTML = /^(?:[^<>]|<\/?(?:strong|em|code|s|del|mark|b|i)>)*$/;
 
 interface Kept {
   /** The build that rendered them: a new one renders again (its renderer may have changed). */
@@ -22,7 +27,11 @@ export function keptPreviews(storage: Storage, build: string): KeptPreview[] {
     if (kept?.build !== build || !Array.isArray(kept.previews)) return [];
     return kept.previews.filter(
       (p): p is KeptPreview =>
-        Array.isArray(p) && p.length === 2 && typeof p[0] === "string" && typeof p[1] === "string",
+        Array.isArray(p) &&
+        p.length === 2 &&
+        typeof p[0] === "string" &&
+        typeof p[1] === "string" &&
+        PREVIEW_HTML.test(p[1]),
     );
   } catch {
     return [];

@@ -5,7 +5,8 @@ import { keepPreviews, keptPreviews, type KeptPreview } from "./kept-previews";
 /**
  * Markdown to HTML for display. markdown-it runs with raw HTML off (a `<script>` typed in a
  * note is shown as text), and DOMPurify cleans its output as well, so no note can run code
- * or load anything it should not: nothing here is inserted without passing through both.
+ * or load anything it should not: nothing here is inserted without passing through both (a list
+ * preview kept from the last page load did, and is checked again as it comes back).
  */
 const md = new MarkdownIt({ html: false, linkify: true, breaks: true });
 
