@@ -1,5 +1,13 @@
 import type { Page } from "@playwright/test";
-import { expect, newContext, noteList, signUp, test, uniqueName } from "./fixtures";
+import {
+  expect,
+  newContext,
+  noteList,
+  signUp,
+  test,
+  uniqueName,
+  type TestServer,
+} from "./fixtures";
 
 interface Handle {
   __notesync: { db: { exec(sql: string, p?: unknown[]): Promise<void> } };
@@ -33,6 +41,22 @@ const idleAWhile = (page: Page) =>
     for (let i = 0; i < 5; i++) await new Promise((resolve) => requestIdleCallback(resolve));
   });
 
+/**
+ * Signs up a new account with `NOTES` notes, reloads, and lets the list settle: its items, and how
+ * many it renders (fewer than all of them, or it would not be a test of a long list).
+ */
+async function longList(page: Page, server: TestServer, prefix: string) {
+  await signUp(page, server, uniqueName(prefix.toLowerCase()));
+  await insertNotes(page, prefix);
+  await page.reload();
+  const items = noteList(page).getByRole("listitem");
+  await expect(items.first()).toHaveText(new RegExp(`${prefix} ${NOTES - 1}`));
+  await idleAWhile(page);
+  const rendered = await items.count();
+  expect(rendered).toBeLessThan(NOTES);
+  return { items, rendered };
+}
+
 // A long list renders what can be seen, and more as it is scrolled or walked with the keyboard:
 // a page holding every note of a large account is slow to draw, restyle and tear down.
 for (const viewport of [
@@ -45,15 +69,9 @@ for (const viewport of [
   }) => {
     const { context, page } = await newContext(browser);
     await page.setViewportSize(viewport);
-    await signUp(page, server, uniqueName("long"));
-    await insertNotes(page, "Long");
-    await page.reload();
-    const list = noteList(page);
-    const items = list.getByRole("listitem");
-    await expect(items.first()).toHaveText(/Long 249/);
     // Not all of them are on the page, only what the list's view needs.
-    await idleAWhile(page);
-    expect(await items.count()).toBeLessThan(NOTES);
+    const { items } = await longList(page, server, "Long");
+    const list = noteList(page);
 
     // Scrolled to its end again and again, the list reaches the oldest note.
     const oldest = list.getByRole("button", { name: /^Long 0\b/ });
@@ -68,14 +86,7 @@ for (const viewport of [
 
 test("the arrow keys walk past the last note rendered", async ({ browser, server }) => {
   const { context, page } = await newContext(browser);
-  await signUp(page, server, uniqueName("walker"));
-  await insertNotes(page, "Walk");
-  await page.reload();
-  const items = noteList(page).getByRole("listitem");
-  await expect(items.first()).toHaveText(/Walk 249/);
-  await idleAWhile(page);
-  const rendered = await items.count();
-  expect(rendered).toBeLessThan(NOTES);
+  const { items, rendered } = await longList(page, server, "Walk");
   await items
     .nth(rendered - 1)
     .getByRole("button")
@@ -96,13 +107,7 @@ test("on a phone, the list hidden behind an open note does not grow while the no
 }) => {
   const { context, page } = await newContext(browser);
   await page.setViewportSize({ width: 390, height: 844 });
-  await signUp(page, server, uniqueName("hidden"));
-  await insertNotes(page, "Hidden");
-  await page.reload();
-  const items = noteList(page).getByRole("listitem");
-  await expect(items.first()).toHaveText(/Hidden 249/);
-  await idleAWhile(page);
-  const rendered = await items.count();
+  const { items, rendered } = await longList(page, server, "Hidden");
   await items.first().getByRole("button").click();
   await expect(noteList(page)).toBeHidden();
   // Each save changes the list's notes, behind the note.

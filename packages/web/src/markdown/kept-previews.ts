@@ -11,8 +11,11 @@ const KEY = "notesync:previews";
 /** A preview's text and its sanitized HTML. */
 export type KeptPreview = [text: string, html: string];
 
-/** What `renderPreview` can make: text (with entities) and its inline tags, bare. */
-const PREVIEW_HTML = /^(?:[^<>]|<\/?(?:strong|em|code|s|del|mark|b|i)>)*$/;
+/** The only tags a list preview keeps (inline formatting), and never with attributes. */
+export const PREVIEW_TAGS = ["strong", "em", "code", "s", "del", "mark", "b", "i"];
+
+/** What sanitizing a preview can make: text (with entities) and `PREVIEW_TAGS`, bare. */
+const PREVIEW_HTML = new RegExp(`^(?:[^<>]|</?(?:${PREVIEW_TAGS.join("|")})>)*$`);
 
 interface Kept {
   /** The build that rendered them: a new one renders again (its renderer may have changed). */

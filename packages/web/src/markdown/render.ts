@@ -1,6 +1,6 @@
 import DOMPurify from "dompurify";
 import MarkdownIt from "markdown-it";
-import { keepPreviews, keptPreviews, type KeptPreview } from "./kept-previews";
+import { PREVIEW_TAGS, keepPreviews, keptPreviews, type KeptPreview } from "./kept-previews";
 
 /**
  * Markdown to HTML for display. markdown-it runs with raw HTML off (a `<script>` typed in a
@@ -52,7 +52,7 @@ export function renderPreview(body: string): string {
       .replace(/<li[^>]*>/g, "• ")
       .replace(/<\/(p|li|blockquote|pre|tr|td|th)>/g, " ");
     html = DOMPurify.sanitize(inline, {
-      ALLOWED_TAGS: ["strong", "em", "code", "s", "del", "mark", "b", "i"],
+      ALLOWED_TAGS: PREVIEW_TAGS,
       ALLOWED_ATTR: [],
     });
     if (previews.size > 5000) previews.clear();
