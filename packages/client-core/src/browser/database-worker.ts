@@ -151,7 +151,7 @@ async function serve(
   siteId = driver.siteId;
   closeStorage = close;
   stage("worker-router");
-  post({ type: "opened", storage, migrated, stages });
+  post({ type: "opened", storage, siteId, migrated, stages });
 }
 
 self.addEventListener("message", (event: MessageEvent<ToWorker>) => {

@@ -113,6 +113,8 @@ export async function openWorkerDatabase(options: WorkerDatabaseOptions): Promis
   let closing = false;
   let releaseLead: (() => void) | null = null;
   let storage: BrowserStorage | null = null;
+  /** The database's site id, as its leader's worker tells it. */
+  let siteId: Uint8Array | null = null;
   let connected!: (storage: BrowserStorage) => void;
   let failed!: (err: Error) => void;
   const firstConnection = new Promise<BrowserStorage>((resolve, reject) => {
@@ -172,9 +174,11 @@ export async function openWorkerDatabase(options: WorkerDatabaseOptions): Promis
       spare?.worker.terminate();
       spare = null;
       storage = data.storage;
+      siteId = data.siteId;
       driver.connect({ send: (request) => post({ type: "request", request }), track: true });
       connected(data.storage);
-    } else if (data.type === "leader?" && leading && storage) post({ type: "leader", storage });
+    } else if (data.type === "leader?" && leading && storage && siteId)
+      post({ type: "leader", storage, siteId });
     else if (data.type === "request" && leading && worker)
       worker.postMessage({ type: "request", request: data.request } satisfies ToWorker);
   });
@@ -215,11 +219,12 @@ export async function openWorkerDatabase(options: WorkerDatabaseOptions): Promis
     worker = w;
     leading = true;
     storage = opened.storage;
+    siteId = opened.siteId;
     driver.connect({
       send: (request) => w.postMessage({ type: "request", request } satisfies ToWorker),
       track: false,
     });
-    post({ type: "leader", storage: opened.storage });
+    post({ type: "leader", storage: opened.storage, siteId: opened.siteId });
     connected(opened.storage);
     startSync(w);
     await new Promise<void>((resolve) => (releaseLead = resolve));
@@ -240,8 +245,7 @@ export async function openWorkerDatabase(options: WorkerDatabaseOptions): Promis
 
   try {
     await firstConnection;
-    const [row] = await driver.query<{ s: Uint8Array }>("SELECT crsql_site_id() AS s");
-    driver.siteId = new Uint8Array(row!.s);
+    driver.siteId = new Uint8Array(siteId!);
   } catch (err) {
     await driver.close();
     throw err;

@@ -90,6 +90,8 @@ export type FromWorker =
   | {
       readonly type: "opened";
       readonly storage: BrowserStorage;
+      /** The database's cr-sqlite site id. */
+      readonly siteId: Uint8Array;
       /** True when this open moved the database from IndexedDB to OPFS. */
       readonly migrated: boolean;
       /** When each stage of the worker's start ended (ms since the epoch), in order. */
@@ -111,6 +113,6 @@ export type BetweenTabs =
   /** A tab that is not leading asks who leads. */
   | { readonly type: "leader?" }
   /** The leader's worker has the database open: followers (re)send what is unanswered. */
-  | { readonly type: "leader"; readonly storage: BrowserStorage }
+  | { readonly type: "leader"; readonly storage: BrowserStorage; readonly siteId: Uint8Array }
   | { readonly type: "request"; readonly request: DbRequest }
   | { readonly type: "reply"; readonly reply: DbReply };
