@@ -14,7 +14,7 @@ function serviceWorker(): Plugin {
     async generateBundle(_options, bundle) {
       const { readFile } = await import("node:fs/promises");
       const files = Object.keys(bundle).map((f) => `/${f}`);
-      const publicFiles = ["/favicon.svg", "/manifest.webmanifest"];
+      const publicFiles = ["/icon-192.png", "/icon-512.png", "/manifest.webmanifest"];
       const template = await readFile(new URL("./src/sw-template.js", import.meta.url), "utf8");
       const version = files.join("|").length.toString(36) + "-" + Date.now().toString(36);
       this.emitFile({

@@ -9,7 +9,14 @@ import { AccessHandlePoolVFS } from "@vlcn.io/wa-sqlite/src/examples/AccessHandl
  * (the module compiling while the access handles open), and reads 30 titles; no schema check, no
  * sync, no lock between tabs. The first load fills the database with `notes` notes.
  */
-const wasm = SQLiteSyncFactory();
+/** When each stage ended (ms since the epoch), as NoteSync's worker reports its own. */
+const stages: [string, number][] = [];
+const stage = (name: string) => stages.push([name, performance.timeOrigin + performance.now()]);
+stage("worker-script");
+const wasm = SQLiteSyncFactory().then((module: unknown) => {
+  stage("worker-wasm");
+  return module;
+});
 
 /** The access handles; a reload's last worker lets go of them a moment after it ends. */
 async function openPool(): Promise<AccessHandlePoolVFS> {
@@ -28,10 +35,12 @@ async function openPool(): Promise<AccessHandlePoolVFS> {
 
 async function listNewest(notes: number): Promise<string[]> {
   const vfs = await openPool();
+  stage("worker-pool");
   const sqlite = new SQLite3(SQLite.Factory(await wasm));
   (sqlite as unknown as { base: { vfs_register(vfs: unknown): number } }).base.vfs_register(vfs);
   if (vfs.getCapacity() - vfs.getSize() < 4) await vfs.addCapacity(4);
   const db = await sqlite.open(`file:/floor.db?vfs=${vfs.name}`);
+  stage("worker-sqlite-open");
   const [tables] = await db.execA<[number]>(
     "SELECT count(*) FROM sqlite_master WHERE name = 'notes'",
   );
@@ -59,7 +68,10 @@ async function listNewest(notes: number): Promise<string[]> {
 
 self.onmessage = ({ data }: MessageEvent<{ notes: number }>) => {
   listNewest(data.notes).then(
-    (titles) => self.postMessage({ titles }),
+    (titles) => {
+      stage("worker-read");
+      self.postMessage({ titles, stages });
+    },
     (err: unknown) => self.postMessage({ error: String(err) }),
   );
 };
