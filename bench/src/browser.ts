@@ -2,7 +2,8 @@ import { chromium, type BrowserContext, type Page, type Worker } from "@playwrig
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { here, startNoteSync } from "./common.js";
+import { createNotesApi } from "@notesync/client-core/node";
+import { device, here, signup, startNoteSync, tmp } from "./common.js";
 import { sleep, startChild, waitUntil } from "./procs.js";
 import { fmt, percentile, summarize, table, type Summary } from "./stats.js";
 
@@ -259,12 +260,18 @@ async function floorLatency(edits: number): Promise<Record<"page" | "worker", nu
   }
 }
 
-async function signIn(page: Page, url: string, username: string, mode: "Sign up" | "Sign in") {
+async function signIn(
+  page: Page,
+  url: string,
+  username: string,
+  mode: "Sign up" | "Sign in",
+  timeout = 30_000,
+) {
   await page.goto(url);
   await page.getByLabel("Username").fill(username);
   await page.getByLabel("Password").fill("benchmark-password");
   await page.getByRole("button", { name: mode }).click();
-  await page.getByRole("status").filter({ hasText: "Live" }).waitFor({ timeout: 30_000 });
+  await page.getByRole("status").filter({ hasText: "Live" }).waitFor({ timeout });
 }
 
 /** How much longer than the floor, at the median and the p95, in ms and as a ratio. */
@@ -285,6 +292,9 @@ export async function browserLatency(edits = 100, commits = 200): Promise<string
     console.log(`  ${storage}:`);
     results.push(await storageLatency(storage, edits, commits));
   }
+  // BENCH_MANY_NOTES=0 skips the account of many notes (its first syncs take a minute or two).
+  const manyNotes = Number(process.env.BENCH_MANY_NOTES ?? 10_000);
+  const many = manyNotes > 0 ? await manyNotesLatency(manyNotes, Math.min(edits, 50)) : null;
   const floorRows = (["page", "worker"] as const).map((where) => ({
     path: `the floor: bare WebSocket relay, socket in the ${where}`,
     summary: summarize(floor[where]),
@@ -292,6 +302,9 @@ export async function browserLatency(edits = 100, commits = 200): Promise<string
   const rows = [
     ...floorRows,
     ...results.map((r) => ({ path: `NoteSync, ${r.storage}`, summary: r.visible })),
+    ...(many
+      ? [{ path: `NoteSync, opfs, an account of ${manyNotes} notes`, summary: summarize(many) }]
+      : []),
   ];
   const [, workerFloor] = floorRows;
   return [
@@ -329,6 +342,55 @@ export async function browserLatency(edits = 100, commits = 200): Promise<string
       ]),
     ),
   ].join("\n\n");
+}
+
+/**
+ * Keystroke -> the other browser's list for an account of `notes` notes (both browsers have
+ * synced them all first), on OPFS: each change shown makes a page read its list again. (On
+ * IndexedDB the first sync of 10,000 notes alone takes minutes here.)
+ */
+async function manyNotesLatency(notes: number, edits: number): Promise<number[]> {
+  const server = await startNoteSync();
+  const browsers: Awaited<ReturnType<typeof diskBrowser>>[] = [];
+  try {
+    const token = await signup(server.url, "many");
+    const seeder = await device(
+      tmp("bench-many-"),
+      "seeder",
+      `${server.url.replace("http", "ws")}/sync`,
+      token,
+    );
+    const base = Date.UTC(2026, 0, 1);
+    await createNotesApi(seeder.db).createMany(
+      Array.from({ length: notes }, (_, i) => ({
+        title: `Note ${i}`,
+        body: `Body of note ${i}: ${"some words ".repeat(20)}`,
+        createdAt: base + i * 60_000,
+        updatedAt: base + i * 60_000,
+      })),
+    );
+    await seeder.client.whenSynced();
+    await seeder.close();
+    for (let i = 0; i < 2; i++) browsers.push(await diskBrowser("opfs"));
+    const [a, b] = browsers.map((x) => x.page) as [Page, Page];
+    for (const page of [a, b]) {
+      await signIn(page, server.url, "many", "Sign in", 300_000);
+      await page
+        .getByRole("list", { name: "Notes" })
+        .getByText(`Note ${notes - 1}`, { exact: true })
+        .waitFor({ timeout: 300_000 });
+    }
+    await a.getByRole("button", { name: "New note" }).click();
+    await a.getByLabel("Title").fill("t");
+    await b.getByRole("list", { name: "Notes" }).getByText("t", { exact: true }).waitFor();
+    await a.getByLabel("Title").press("End");
+    const visible = await keystrokesToOtherList(a, b, edits);
+    console.log(`  opfs, an account of ${notes} notes: ${fmt(summarize(visible))}`);
+    return visible;
+  } finally {
+    for (const x of browsers) await x.close();
+    await server.stop();
+  }
 }
 
 /**

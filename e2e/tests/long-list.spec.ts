@@ -120,3 +120,29 @@ test("on a phone, the list hidden behind an open note does not grow while the no
   expect(await items.count()).toBe(rendered);
   await context.close();
 });
+
+// The list reads a window of its notes (the ones rendered and a hundred more), not all of them:
+// a note open from far down it stays open when the list is read again from its top.
+test("a note opened far down a long list stays open when the list's order changes", async ({
+  browser,
+  server,
+}) => {
+  const { context, page } = await newContext(browser);
+  await longList(page, server, "Far");
+  const list = noteList(page);
+  const oldest = list.getByRole("button", { name: /^Far 0\b/ });
+  await expect(async () => {
+    await list.evaluate((el) => el.scrollTo({ top: el.scrollHeight }));
+    await expect(oldest).toBeVisible({ timeout: 500 });
+  }).toPass({ timeout: 20_000 });
+  await oldest.click();
+  await expect(page.getByLabel("Title")).toHaveValue("Far 0");
+
+  // Created in the same order as edited: the list starts again from its top, without it.
+  await page.getByLabel("Sort by").selectOption({ label: "Last created" });
+  await expect(list.getByRole("listitem").first()).toHaveText(new RegExp(`Far ${NOTES - 1}`));
+  await idleAWhile(page);
+  await expect(oldest).toHaveCount(0);
+  await expect(page.getByLabel("Title")).toHaveValue("Far 0");
+  await context.close();
+});
