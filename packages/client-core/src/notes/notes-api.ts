@@ -384,10 +384,11 @@ export function createNotesApi(db: Database, options: NotesApiOptions = {}): Not
         await db.transaction(async (tx) => {
           for (const sql of FTS_CATCH_UP) await tx.exec(sql);
         });
+      const limit = options.limit === undefined ? "" : "LIMIT ?";
       return rows(
         `SELECT ${COLUMNS} FROM note_fts f JOIN note_text t ON t.rowid = f.rowid JOIN notes n ON n.id = t.note_id
-         WHERE note_fts MATCH ? AND n.deleted_at IS NULL ${filter} ORDER BY n.pinned DESC, bm25(note_fts, 2.0, 1.0), n.updated_at DESC`,
-        [ftsQuery(words), ...params],
+         WHERE note_fts MATCH ? AND n.deleted_at IS NULL ${filter} ORDER BY n.pinned DESC, bm25(note_fts, 2.0, 1.0), n.updated_at DESC ${limit}`,
+        [ftsQuery(words), ...params, ...(options.limit === undefined ? [] : [options.limit])],
       );
     },
     async addTag(noteId, typed) {

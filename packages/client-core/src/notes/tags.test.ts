@@ -118,4 +118,11 @@ it("creates many notes at once (an import) with their tags and dates, in order",
   expect(first).toMatchObject({ title: "Note 1", body: "body 1", tags: ["odd"], createdAt: 1_001 });
   expect(await d.notes.tags()).toEqual([{ tag: "odd", count: 225 }]);
   expect((await d.notes.search("body 449")).map((n) => n.title)).toEqual(["Note 449"]);
+  // A search reads at most `limit` notes, as a list does, the best first (a tie: newest first).
+  expect((await d.notes.search("body", { limit: 3 })).map((n) => n.title)).toEqual([
+    "Note 449",
+    "Note 448",
+    "Note 447",
+  ]);
+  expect(await d.notes.search("body", { tag: "odd", limit: 500 })).toHaveLength(225);
 });

@@ -134,17 +134,21 @@ export const useNotesStore = defineStore("notes", () => {
       let list: Note[];
       let more = false;
       if (asked.view === "trash") list = await q.listTrash();
-      else if (asked.query.trim()) list = await q.search(asked.query, options);
       else {
         const limit = windowSize;
-        list = await q.list({ ...options, limit: limit + 1 });
+        const read = { ...options, limit: limit + 1 };
+        list = await (asked.query.trim() ? q.search(asked.query, read) : q.list(read));
         more = list.length > limit;
         if (more) list = list.slice(0, limit);
       }
       const id = selectedId.value;
-      // Read before the list is shown, or its editor would close and open again.
+      // Read before the list is shown, or its editor would close and open again. (Not for a
+      // search: whether a note matches is the search's to say; one that is not in its results
+      // closes, as one that does not match does.)
       const beyond =
-        more && id !== null && !list.some((n) => n.id === id) ? await inList(q, id) : null;
+        more && plainList && id !== null && !list.some((n) => n.id === id)
+          ? await inList(q, id)
+          : null;
       const showList = (list: Note[]) => {
         show(list);
         hasMore.value = more;
