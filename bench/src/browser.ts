@@ -294,6 +294,10 @@ export async function browserLatency(edits = 100, commits = 200): Promise<string
   }
   // BENCH_MANY_NOTES=0 skips the account of many notes (its first syncs take a minute or two).
   const manyNotes = Number(process.env.BENCH_MANY_NOTES ?? 10_000);
+  if (!Number.isInteger(manyNotes) || manyNotes < 0)
+    throw new Error(
+      `BENCH_MANY_NOTES must be a number of notes, not ${process.env.BENCH_MANY_NOTES}`,
+    );
   const many = manyNotes > 0 ? await manyNotesLatency(manyNotes, Math.min(edits, 50)) : null;
   const floorRows = (["page", "worker"] as const).map((where) => ({
     path: `the floor: bare WebSocket relay, socket in the ${where}`,
@@ -352,10 +356,11 @@ export async function browserLatency(edits = 100, commits = 200): Promise<string
 async function manyNotesLatency(notes: number, edits: number): Promise<number[]> {
   const server = await startNoteSync();
   const browsers: Awaited<ReturnType<typeof diskBrowser>>[] = [];
+  const seederDir = tmp("bench-many-");
   try {
     const token = await signup(server.url, "many");
     const seeder = await device(
-      tmp("bench-many-"),
+      seederDir,
       "seeder",
       `${server.url.replace("http", "ws")}/sync`,
       token,
@@ -390,6 +395,7 @@ async function manyNotesLatency(notes: number, edits: number): Promise<number[]>
   } finally {
     for (const x of browsers) await x.close();
     await server.stop();
+    fs.rmSync(seederDir, { recursive: true, force: true });
   }
 }
 

@@ -123,7 +123,7 @@ test("on a phone, the list hidden behind an open note does not grow while the no
 
 // The list reads a window of its notes (the ones rendered and a hundred more), not all of them:
 // a note open from far down it stays open when the list is read again from its top.
-test("a note opened far down a long list stays open when the list's order changes", async ({
+test("a note opened far down a long list stays open when the list's order changes or it is searched", async ({
   browser,
   server,
 }) => {
@@ -144,5 +144,16 @@ test("a note opened far down a long list stays open when the list's order change
   await idleAWhile(page);
   await expect(oldest).toHaveCount(0);
   await expect(page.getByLabel("Title")).toHaveValue("Far 0");
+
+  // Every note matches, and it ranks last (the same rank, the oldest edit): past the results read.
+  await page.getByLabel("Search").fill("far");
+  await expect(list.getByRole("listitem").first()).toHaveText(new RegExp(`Far ${NOTES - 1}`));
+  await idleAWhile(page);
+  await expect(oldest).toHaveCount(0);
+  await expect(page.getByLabel("Title")).toHaveValue("Far 0");
+  // One it does not match closes, as before.
+  await page.getByLabel("Search").fill("far 249");
+  await expect(list.getByRole("listitem")).toHaveCount(1);
+  await expect(page.getByLabel("Title")).toBeHidden();
   await context.close();
 });

@@ -33,11 +33,11 @@ async function install() {
 
 self.addEventListener("install", (event) => {
   event.waitUntil(install());
-  // The built files (their names change with their content) are read from this version's cache
-  // by the browser itself, without starting this script or running its fetch handler, which
-  // cost a returning user's start about 70 ms (Chromium's static routing). The cache holds the
-  // last version's files too (above), for a tab open across an update; a miss goes to the
-  // network.
+  // The built files (their names change with their content) are read from the cache by the
+  // browser itself, without running this script's fetch handler (Chromium's static routing; in
+  // an A/B of reloads, the list showed at 324 / 392 ms, median / p90, against 327 / 441 through
+  // the handler). From any cache, not this version's: a tab open across an update finds its
+  // own files where the next version keeps them (above). A miss goes to the network.
   if (event.addRoutes) {
     event.waitUntil(
       event

@@ -245,7 +245,14 @@ export async function openWorkerDatabase(options: WorkerDatabaseOptions): Promis
 
   try {
     await firstConnection;
-    driver.siteId = new Uint8Array(siteId!);
+    // (Set by the listeners above, which TypeScript's narrowing does not see.)
+    const announced = siteId as Uint8Array | null | undefined;
+    if (announced?.length === 16) driver.siteId = new Uint8Array(announced);
+    else {
+      // A leading tab of the app's last version announces none (a tab open across an update).
+      const [row] = await driver.query<{ s: Uint8Array }>("SELECT crsql_site_id() AS s");
+      driver.siteId = new Uint8Array(row!.s);
+    }
   } catch (err) {
     await driver.close();
     throw err;

@@ -51,7 +51,7 @@ export interface ListOptions {
   readonly sort?: NoteSort;
   /** Only notes with this tag. */
   readonly tag?: string;
-  /** At most this many, from the top (a first screenful). */
+  /** At most this many, from the top (a screenful, or the part of a long list it shows). */
   readonly limit?: number;
 }
 
@@ -387,7 +387,7 @@ export function createNotesApi(db: Database, options: NotesApiOptions = {}): Not
       const limit = options.limit === undefined ? "" : "LIMIT ?";
       return rows(
         `SELECT ${COLUMNS} FROM note_fts f JOIN note_text t ON t.rowid = f.rowid JOIN notes n ON n.id = t.note_id
-         WHERE note_fts MATCH ? AND n.deleted_at IS NULL ${filter} ORDER BY n.pinned DESC, bm25(note_fts, 2.0, 1.0), n.updated_at DESC ${limit}`,
+         WHERE note_fts MATCH ? AND n.deleted_at IS NULL ${filter} ORDER BY n.pinned DESC, bm25(note_fts, 2.0, 1.0), n.updated_at DESC, n.id ${limit}`,
         [ftsQuery(words), ...params, ...(options.limit === undefined ? [] : [options.limit])],
       );
     },

@@ -93,7 +93,7 @@ export const useNotesStore = defineStore("notes", () => {
   /** The writes of notes made with "New note", until stored. */
   const storing = new Map<string, Promise<void>>();
 
-  /** How many notes of the list (not of a search or the trash) are read; see READ_AHEAD. */
+  /** How many notes of the list or a search (not of the trash) are read; see READ_AHEAD. */
   let windowSize = FIRST_SCREEN + READ_AHEAD;
   /** Whether the list has more notes than those read. */
   const hasMore = ref(false);
@@ -142,13 +142,17 @@ export const useNotesStore = defineStore("notes", () => {
         if (more) list = list.slice(0, limit);
       }
       const id = selectedId.value;
-      // Read before the list is shown, or its editor would close and open again. (Not for a
-      // search: whether a note matches is the search's to say; one that is not in its results
-      // closes, as one that does not match does.)
-      const beyond =
-        more && plainList && id !== null && !list.some((n) => n.id === id)
-          ? await inList(q, id)
-          : null;
+      /** The selected note when `list` (cut short if `more`) leaves it out but the whole has it. */
+      const pastWindow = async (list: Note[], more: boolean, tagShown: string | null) => {
+        if (!more || id === null || list.some((n) => n.id === id)) return null;
+        if (!asked.query.trim()) return inList(q, id, tagShown);
+        // Whether it matches is the search's to say: read whole, as before the window, in this
+        // rare case (a note open that ranks past the results read).
+        const all = await q.search(asked.query, tagShown === null ? {} : { tag: tagShown });
+        return all.find((n) => n.id === id) ?? null;
+      };
+      // Read before the list is shown, or its editor would close and open again.
+      let beyond = asked.view === "trash" ? null : await pastWindow(list, more, asked.tag);
       const showList = (list: Note[]) => {
         show(list);
         hasMore.value = more;
@@ -162,9 +166,11 @@ export const useNotesStore = defineStore("notes", () => {
       // A filter by a tag no note has any more would show an empty list with no way to see why.
       const tagGone = asked.tag !== null && !allTags.some((t) => t.tag === asked.tag);
       if (tagGone && plainList) {
+        resetWindow();
         list = await q.list({ sort: asked.sort, limit: windowSize + 1 });
         more = list.length > windowSize;
         if (more) list = list.slice(0, windowSize);
+        beyond = await pastWindow(list, more, null);
       }
       const conflictedIds = await q.conflictedNoteIds();
       const openConflicts = id ? await q.conflicts(id) : [];
@@ -184,10 +190,10 @@ export const useNotesStore = defineStore("notes", () => {
   });
 
   /** The note `id` if the list (not in the trash, with the tag it shows) has it. */
-  async function inList(q: NotesApi, id: string): Promise<Note | null> {
+  async function inList(q: NotesApi, id: string, tagShown: string | null): Promise<Note | null> {
     const note = await q.get(id);
     if (!note || note.deletedAt !== null) return null;
-    return tag.value === null || note.tags.includes(tag.value) ? note : null;
+    return tagShown === null || note.tags.includes(tagShown) ? note : null;
   }
 
   /** The list renders `count` notes: they are read, and READ_AHEAD more if the list has them. */
@@ -361,6 +367,7 @@ export const useNotesStore = defineStore("notes", () => {
       deletedAt: null,
       tags: tag.value !== null ? [tag.value] : [],
     };
+    if (view.value !== "notes" || query.value !== "") resetWindow();
     view.value = "notes";
     query.value = "";
     notes.value = [note, ...notes.value];
