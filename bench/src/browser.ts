@@ -2,8 +2,7 @@ import { chromium, type BrowserContext, type Page, type Worker } from "@playwrig
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { createNotesApi } from "@notesync/client-core/node";
-import { device, here, signup, startNoteSync, tmp } from "./common.js";
+import { here, seededAccount, startNoteSync } from "./common.js";
 import { sleep, startChild, waitUntil } from "./procs.js";
 import { fmt, percentile, summarize, table, type Summary } from "./stats.js";
 
@@ -356,26 +355,8 @@ export async function browserLatency(edits = 100, commits = 200): Promise<string
 async function manyNotesLatency(notes: number, edits: number): Promise<number[]> {
   const server = await startNoteSync();
   const browsers: Awaited<ReturnType<typeof diskBrowser>>[] = [];
-  const seederDir = tmp("bench-many-");
   try {
-    const token = await signup(server.url, "many");
-    const seeder = await device(
-      seederDir,
-      "seeder",
-      `${server.url.replace("http", "ws")}/sync`,
-      token,
-    );
-    const base = Date.UTC(2026, 0, 1);
-    await createNotesApi(seeder.db).createMany(
-      Array.from({ length: notes }, (_, i) => ({
-        title: `Note ${i}`,
-        body: `Body of note ${i}: ${"some words ".repeat(20)}`,
-        createdAt: base + i * 60_000,
-        updatedAt: base + i * 60_000,
-      })),
-    );
-    await seeder.client.whenSynced();
-    await seeder.close();
+    await seededAccount(server.url, "many", notes);
     for (let i = 0; i < 2; i++) browsers.push(await diskBrowser("opfs"));
     const [a, b] = browsers.map((x) => x.page) as [Page, Page];
     for (const page of [a, b]) {
@@ -395,7 +376,6 @@ async function manyNotesLatency(notes: number, edits: number): Promise<number[]>
   } finally {
     for (const x of browsers) await x.close();
     await server.stop();
-    fs.rmSync(seederDir, { recursive: true, force: true });
   }
 }
 

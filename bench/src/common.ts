@@ -1,4 +1,5 @@
 import {
+  createNotesApi,
   createSyncClient,
   openNodeDatabase,
   type Database,
@@ -63,4 +64,34 @@ export async function device(
       await db.close();
     },
   };
+}
+
+/**
+ * Signs up `username` with `notes` notes ("Note <i>", each with a 200-character body, one a
+ * minute from 2026-01-01, the last the newest), made and synced by a Node client whose files
+ * are removed after.
+ */
+export async function seededAccount(
+  baseUrl: string,
+  username: string,
+  notes: number,
+): Promise<void> {
+  const token = await signup(baseUrl, username);
+  const dir = tmp("bench-seeder-");
+  try {
+    const seeder = await device(dir, "seeder", `${baseUrl.replace("http", "ws")}/sync`, token);
+    const base = Date.UTC(2026, 0, 1);
+    await createNotesApi(seeder.db).createMany(
+      Array.from({ length: notes }, (_, i) => ({
+        title: `Note ${i}`,
+        body: `Body of note ${i}: ${"some words ".repeat(20)}`,
+        createdAt: base + i * 60_000,
+        updatedAt: base + i * 60_000,
+      })),
+    );
+    await seeder.client.whenSynced();
+    await seeder.close();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }

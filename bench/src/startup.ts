@@ -1,7 +1,6 @@
 import type { BrowserContext, Page } from "@playwright/test";
-import { createNotesApi } from "@notesync/client-core/node";
 import path from "node:path";
-import { device, here, signup, startNoteSync, tmp } from "./common.js";
+import { here, seededAccount, startNoteSync } from "./common.js";
 import { diskBrowser, STORAGES, type Storage } from "./browser.js";
 import { sleep, startChild } from "./procs.js";
 import { ms, summarize, table } from "./stats.js";
@@ -17,25 +16,7 @@ import { ms, summarize, table } from "./stats.js";
 export async function startup(notes = 10_000, samples = 10): Promise<string> {
   const server = await startNoteSync();
   try {
-    const token = await signup(server.url, "returning");
-    const seeder = await device(
-      tmp("bench-startup-"),
-      "seeder",
-      `${server.url.replace("http", "ws")}/sync`,
-      token,
-    );
-    const api = createNotesApi(seeder.db);
-    const base = Date.UTC(2026, 0, 1);
-    await api.createMany(
-      Array.from({ length: notes }, (_, i) => ({
-        title: `Note ${i}`,
-        body: `Body of note ${i}: ${"some words ".repeat(20)}`,
-        createdAt: base + i * 60_000,
-        updatedAt: base + i * 60_000,
-      })),
-    );
-    await seeder.client.whenSynced();
-    await seeder.close();
+    await seededAccount(server.url, "returning", notes);
     const rows: string[][] = await floorStartup(notes, samples);
     // BENCH_STORAGES=opfs measures one storage (while working on it).
     const storages = STORAGES.filter((s) => process.env.BENCH_STORAGES?.includes(s) ?? true);

@@ -57,6 +57,17 @@ async function longList(page: Page, server: TestServer, prefix: string) {
   return { items, rendered };
 }
 
+/** Scrolls the list to its end until its oldest note ("<prefix> 0") shows; returns that note. */
+async function scrollToOldest(page: Page, prefix: string) {
+  const list = noteList(page);
+  const oldest = list.getByRole("button", { name: new RegExp(`^${prefix} 0\\b`) });
+  await expect(async () => {
+    await list.evaluate((el) => el.scrollTo({ top: el.scrollHeight }));
+    await expect(oldest).toBeVisible({ timeout: 500 });
+  }).toPass({ timeout: 20_000 });
+  return oldest;
+}
+
 // A long list renders what can be seen, and more as it is scrolled or walked with the keyboard:
 // a page holding every note of a large account is slow to draw, restyle and tear down.
 for (const viewport of [
@@ -71,14 +82,9 @@ for (const viewport of [
     await page.setViewportSize(viewport);
     // Not all of them are on the page, only what the list's view needs.
     const { items } = await longList(page, server, "Long");
-    const list = noteList(page);
 
     // Scrolled to its end again and again, the list reaches the oldest note.
-    const oldest = list.getByRole("button", { name: /^Long 0\b/ });
-    await expect(async () => {
-      await list.evaluate((el) => el.scrollTo({ top: el.scrollHeight }));
-      await expect(oldest).toBeVisible({ timeout: 500 });
-    }).toPass({ timeout: 20_000 });
+    await scrollToOldest(page, "Long");
     await expect(items).toHaveCount(NOTES);
     await context.close();
   });
@@ -130,11 +136,7 @@ test("a note opened far down a long list stays open when the list's order change
   const { context, page } = await newContext(browser);
   await longList(page, server, "Far");
   const list = noteList(page);
-  const oldest = list.getByRole("button", { name: /^Far 0\b/ });
-  await expect(async () => {
-    await list.evaluate((el) => el.scrollTo({ top: el.scrollHeight }));
-    await expect(oldest).toBeVisible({ timeout: 500 });
-  }).toPass({ timeout: 20_000 });
+  const oldest = await scrollToOldest(page, "Far");
   await oldest.click();
   await expect(page.getByLabel("Title")).toHaveValue("Far 0");
 
