@@ -1,4 +1,4 @@
-import { AccessHandlePoolVFS } from "@vlcn.io/wa-sqlite/src/examples/AccessHandlePoolVFS.js";
+import { CoalescedWritesVFS } from "./coalesced-writes-vfs.js";
 
 const SQLITE_SYNC_NORMAL = 0x2;
 
@@ -12,7 +12,7 @@ const SQLITE_SYNC_NORMAL = 0x2;
  * The flush runs on a timer. A flush only makes what was written so far durable, so any moment
  * is safe; on the synchronous wasm build it falls between SQLite's calls.
  */
-export class DeferredFlushVFS extends AccessHandlePoolVFS {
+export class DeferredFlushVFS extends CoalescedWritesVFS {
   private readonly written = new Set<number>();
   private timer: ReturnType<typeof setTimeout> | null = null;
 

@@ -16,10 +16,12 @@ declare module "@vlcn.io/wa-sqlite/src/examples/AccessHandlePoolVFS.js" {
     getCapacity(): number;
     addCapacity(n: number): Promise<number>;
     xDelete(name: string, syncDir: number): number;
-    xOpen(name: string, fileId: number, flags: number, pOutFlags: DataView): number;
+    xOpen(name: string | null, fileId: number, flags: number, pOutFlags: DataView): number;
     xRead(fileId: number, pData: Uint8Array, iOffset: number): number;
     xWrite(fileId: number, pData: Uint8Array, iOffset: number): number;
     xSync(fileId: number, flags: number): number;
+    xTruncate(fileId: number, iSize: number): number;
+    xFileSize(fileId: number, pSize64: DataView): number;
     xClose(fileId: number): number;
     close(): Promise<void>;
   }

@@ -142,8 +142,10 @@ export async function openNoteDocument(
     if (origin === STORED_ORIGIN) return;
     const wasClean = pending.length === 0;
     pending.push(update);
-    if (wasClean) emit("state");
     void save().catch((err: unknown) => console.error("notesync: saving a note failed", err));
+    // Told once the save is under way: its message to the database goes out before the page
+    // draws the note as unsaved (a keystroke's save waited behind that render).
+    if (wasClean) emit("state");
   });
 
   const unsubscribe = options.onChange((e) => {
