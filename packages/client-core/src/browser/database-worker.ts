@@ -125,19 +125,32 @@ async function open(name: string, wasmUrl: string): Promise<void> {
       migrated = true;
     });
     settleStorage = () => connection.backToRollbackJournal();
-    await serve(connection.driver, () => connection.close(), "opfs", migrated);
+    await serve(
+      connection.driver,
+      () => connection.close(),
+      "opfs",
+      migrated,
+      () => connection.enterWal(),
+    );
   } else {
     const driver = await openIndexedDbConnection(await initWasm(() => wasmUrl), name);
     await serve(driver, () => driver.close(), "indexeddb", false);
   }
 }
 
-/** The database is open: its schema is applied, and the tabs' requests are taken from now. */
+/** How long after the open the database readies itself for writes if none came (OPFS: WAL). */
+const PREPARE_WRITES_AFTER_MS = 1000;
+
+/**
+ * The database is open: its schema is applied, and the tabs' requests are taken from now.
+ * `prepareWrites` runs before the first write, or a moment after the open.
+ */
 async function serve(
   driver: WasmDriver,
   close: () => Promise<void>,
   storage: BrowserStorage,
   migrated: boolean,
+  prepareWrites?: () => Promise<void>,
 ): Promise<void> {
   try {
     stage("worker-sqlite-open");
@@ -147,6 +160,10 @@ async function serve(
   } catch (err) {
     await close().catch(() => undefined); // its files are let go for the next open
     throw err;
+  }
+  if (prepareWrites) {
+    router.beforeFirstWrite(prepareWrites);
+    setTimeout(() => router?.prepareWritesNow(), PREPARE_WRITES_AFTER_MS);
   }
   siteId = driver.siteId;
   closeStorage = close;

@@ -438,4 +438,56 @@ describe("RequestRouter written tables and commits", () => {
     ]);
     await leader.db.close();
   });
+
+  it("readies the connection for writes once: before the first write, after the queries, never inside a transaction", async () => {
+    const leader = await leaderOn(tempFile());
+    const order: string[] = [];
+    leader.router.beforeFirstWrite(async () => {
+      order.push("prepared");
+      // Outside any transaction: a BEGIN here fails inside one.
+      await leader.db.exec("BEGIN");
+      await leader.db.exec("COMMIT");
+    });
+    const tab = leader.tab("tab-a");
+    await tab.query("SELECT count(*) FROM notes");
+    order.push("query");
+    await tab.exec("BEGIN IMMEDIATE");
+    order.push("begin");
+    await tab.exec(insert, ["a", "first"]);
+    await tab.exec("COMMIT");
+    await tab.exec(insert, ["b", "second"]);
+    await leader.router.idle();
+    expect(order).toEqual(["query", "prepared", "begin"]);
+    expect(await count(leader.db)).toBe(2);
+    await leader.db.close();
+  });
+
+  it("readies the connection when asked, if no write came first", async () => {
+    const leader = await leaderOn(tempFile());
+    let prepared = 0;
+    leader.router.beforeFirstWrite(async () => void prepared++);
+    await leader.tab("tab-a").query("SELECT 1");
+    expect(prepared).toBe(0);
+    leader.router.prepareWritesNow();
+    leader.router.prepareWritesNow();
+    await leader.router.idle();
+    await leader.tab("tab-b").exec(insert, ["a", "after"]);
+    expect(prepared).toBe(1);
+    await leader.db.close();
+  });
+
+  it("waits for an open transaction's end to ready the connection", async () => {
+    const leader = await leaderOn(tempFile());
+    const tab = leader.tab("tab-a");
+    await tab.exec("BEGIN IMMEDIATE");
+    const order: string[] = [];
+    leader.router.beforeFirstWrite(async () => void order.push("prepared"));
+    leader.router.prepareWritesNow();
+    await tab.exec(insert, ["a", "in the transaction"]);
+    await tab.exec("COMMIT");
+    order.push("committed");
+    await leader.tab("tab-b").exec(insert, ["b", "after"]);
+    expect(order).toEqual(["committed", "prepared"]);
+    await leader.db.close();
+  });
 });

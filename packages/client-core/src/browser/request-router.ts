@@ -40,6 +40,8 @@ export class RequestRouter {
   private transactionTables = new Set<string>();
   /** Told of every commit (the sync engine in the worker pushes what tabs wrote). */
   onCommit: OnCommit = () => undefined;
+  /** Readies the connection for writes, once (`beforeFirstWrite`); null when done or none. */
+  private prepareWrites: (() => Promise<void>) | null = null;
 
   private constructor(
     private readonly db: RouterConnection,
@@ -66,6 +68,26 @@ export class RequestRouter {
   /** Queues a request; `reply` is called once with its outcome (never for a duplicate in flight). */
   handle(request: DbRequest, reply: (r: DbReply) => void): void {
     this.chain = this.chain.then(() => this.dispatch(request, reply));
+  }
+
+  /**
+   * `prepare` runs once on the connection, outside any transaction: before the first request
+   * that may write (any but a query), or at `prepareWritesNow`, whichever comes first. It must
+   * not throw (a connection it could not ready still works).
+   */
+  beforeFirstWrite(prepare: () => Promise<void>): void {
+    this.prepareWrites = prepare;
+  }
+
+  /** Runs `beforeFirstWrite`'s work now, in turn with the requests queued, unless in a transaction. */
+  prepareWritesNow(): void {
+    this.chain = this.chain.then(() => (this.owner === null ? this.writesPrepared() : undefined));
+  }
+
+  private async writesPrepared(): Promise<void> {
+    const prepare = this.prepareWrites;
+    this.prepareWrites = null;
+    await prepare?.();
   }
 
   /** Waits for everything queued so far. */
@@ -95,6 +117,8 @@ export class RequestRouter {
       return;
     }
     try {
+      // (A transaction's BEGIN is a request that may write: it came through here first.)
+      if (request.op !== "query" && this.owner === null) await this.writesPrepared();
       const rows = await this.execute(request);
       const written = this.db.takeWrittenTables?.() ?? [];
       for (const t of written) this.transactionTables.add(t);
