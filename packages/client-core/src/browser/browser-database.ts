@@ -65,7 +65,7 @@ export async function openBrowserDatabase(
  * every tab (a tab that still has it open would write it back, or keeps its files locked).
  */
 export async function deleteBrowserDatabase(name: string): Promise<void> {
-  const { deleteIndexedDbDatabase } = await import("./indexeddb-database.js");
+  const { deleteIndexedDbDatabase } = await import("./indexeddb-files.js");
   await deleteIndexedDbDatabase(name);
   const root = await globalThis.navigator?.storage?.getDirectory?.().catch(() => null);
   if (!root) return;

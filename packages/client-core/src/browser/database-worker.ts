@@ -1,15 +1,11 @@
 /// <reference lib="webworker" />
 // The leading tab's database worker: opens the database on OPFS (IndexedDB where synchronous
 // access handles are missing) and runs every tab's statements through one RequestRouter.
-import initWasm, { SQLite3 } from "@vlcn.io/crsqlite-wasm";
+import { SQLite3 } from "@vlcn.io/crsqlite-wasm";
 import * as SQLite from "@vlcn.io/wa-sqlite";
 import SQLiteSyncFactory from "@vlcn.io/wa-sqlite/dist/crsqlite-sync.mjs";
 import { applySchema } from "../database.js";
-import {
-  deleteIndexedDbDatabase,
-  indexedDbHolds,
-  openIndexedDbConnection,
-} from "./indexeddb-database.js";
+import { deleteIndexedDbDatabase, indexedDbHolds } from "./indexeddb-files.js";
 import { hasSyncAccessHandles, openOpfsConnection } from "./opfs-connection.js";
 import { RequestRouter, type WatchClient } from "./request-router.js";
 import type { WasmDriver } from "./wasm-driver.js";
@@ -79,6 +75,7 @@ async function moveFromIndexedDb(
   clear: () => void,
 ): Promise<void> {
   clear();
+  const { openIndexedDbConnection } = await import("./indexeddb-database.js");
   const source = await openIndexedDbConnection(sqlite, name);
   try {
     await source.exec("VACUUM INTO ?", [uri]);
@@ -119,7 +116,8 @@ async function open(name: string, wasmUrl: string): Promise<void> {
       stage("worker-handles-and-wasm");
       if (!(await inIndexedDb)) return;
       // IndexedDB's VFS is asynchronous: the copy runs on the Asyncify build.
-      const asyncSqlite = await initWasm(() => wasmUrl);
+      const { initAsyncWasm } = await import("./indexeddb-database.js");
+      const asyncSqlite = await initAsyncWasm(wasmUrl);
       registerIn(asyncSqlite);
       await moveFromIndexedDb(asyncSqlite, name, uri, clear);
       migrated = true;
@@ -133,7 +131,8 @@ async function open(name: string, wasmUrl: string): Promise<void> {
       () => connection.enterWal(),
     );
   } else {
-    const driver = await openIndexedDbConnection(await initWasm(() => wasmUrl), name);
+    const { initAsyncWasm, openIndexedDbConnection } = await import("./indexeddb-database.js");
+    const driver = await openIndexedDbConnection(await initAsyncWasm(wasmUrl), name);
     await serve(driver, () => driver.close(), "indexeddb", false);
   }
 }

@@ -1,8 +1,8 @@
-import type initWasm from "@vlcn.io/crsqlite-wasm";
+import type { SQLite3 } from "@vlcn.io/crsqlite-wasm";
 import { DeferredFlushVFS } from "./deferred-flush-vfs.js";
 import { WasmDriver } from "./wasm-driver.js";
 
-type Sqlite = Awaited<ReturnType<typeof initWasm>>;
+type Sqlite = SQLite3;
 
 /** The OPFS directory of the database called `name`: a folder of a folder of the root. */
 export const opfsDirectory = (name: string): [string, string] => [

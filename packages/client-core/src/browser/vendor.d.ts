@@ -31,3 +31,8 @@ declare module "@vlcn.io/wa-sqlite/dist/crsqlite-sync.mjs" {
   const factory: (config?: object) => Promise<unknown>;
   export default factory;
 }
+declare module "@vlcn.io/wa-sqlite/dist/crsqlite.mjs" {
+  /** The wasm build with Asyncify: asynchronous VFSes too (IndexedDB). */
+  const factory: (config?: { locateFile?: (file: string) => string }) => Promise<unknown>;
+  export default factory;
+}

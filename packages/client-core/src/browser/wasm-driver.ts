@@ -1,8 +1,8 @@
 import { isKnownTable } from "@notesync/protocol";
-import type initWasm from "@vlcn.io/crsqlite-wasm";
+import type { SQLite3 } from "@vlcn.io/crsqlite-wasm";
 import type { DatabaseDriver } from "../database.js";
 
-export type WasmDB = Awaited<ReturnType<Awaited<ReturnType<typeof initWasm>>["open"]>>;
+export type WasmDB = Awaited<ReturnType<SQLite3["open"]>>;
 type WasmStmt = Awaited<ReturnType<WasmDB["prepare"]>>;
 
 /** wa-sqlite binds integral numbers outside 32 bits as REAL; bind them as INTEGER. */
