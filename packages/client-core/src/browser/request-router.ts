@@ -81,7 +81,12 @@ export class RequestRouter {
 
   /** Runs `beforeFirstWrite`'s work now, in turn with the requests queued, unless in a transaction. */
   prepareWritesNow(): void {
-    this.chain = this.chain.then(() => (this.owner === null ? this.writesPrepared() : undefined));
+    this.chain = this.chain
+      .then(() => (this.owner === null ? this.writesPrepared() : undefined))
+      // The queue must go on (a rejected chain would run no request after it).
+      .catch((err: unknown) =>
+        console.error("notesync: readying the database for writes failed", err),
+      );
   }
 
   private async writesPrepared(): Promise<void> {
