@@ -139,17 +139,19 @@ async function open(name: string, wasmUrl: string): Promise<void> {
 
 /** How long after the open the database readies itself for writes if none came (OPFS: WAL). */
 const PREPARE_WRITES_AFTER_MS = 1000;
+const PREPARE_WRITES_TRIES = 3;
 
 /**
  * The database is open: its schema is applied, and the tabs' requests are taken from now.
- * `prepareWrites` runs before the first write, or a moment after the open.
+ * `prepareWrites` runs before the first write, or a moment after the open (again, a few times,
+ * when it says it did not).
  */
 async function serve(
   driver: WasmDriver,
   close: () => Promise<void>,
   storage: BrowserStorage,
   migrated: boolean,
-  prepareWrites?: () => Promise<void>,
+  prepareWrites?: () => Promise<boolean>,
 ): Promise<void> {
   try {
     stage("worker-sqlite-open");
@@ -161,7 +163,14 @@ async function serve(
     throw err;
   }
   if (prepareWrites) {
-    router.beforeFirstWrite(prepareWrites);
+    const ready = router;
+    let tries = 0;
+    const prepare = async () => {
+      // Not ready (WAL refused): tried again before a later write, a few times.
+      if (!(await prepareWrites()) && ++tries < PREPARE_WRITES_TRIES)
+        ready.beforeFirstWrite(prepare);
+    };
+    ready.beforeFirstWrite(prepare);
     setTimeout(() => router?.prepareWritesNow(), PREPARE_WRITES_AFTER_MS);
   }
   siteId = driver.siteId;

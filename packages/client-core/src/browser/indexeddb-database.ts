@@ -12,11 +12,17 @@ let asyncWasm: Promise<SQLite3> | null = null;
 
 /**
  * The wasm build with Asyncify, which IndexedDB's asynchronous VFS needs (OPFS uses the build
- * without it), loaded only where a database is in IndexedDB: its code is 50 KB of the worker's.
+ * without it), loaded only where a database is in IndexedDB: its glue was 43 KB of the worker's
+ * script. The glue is wa-sqlite's; `wasmUrl` is crsqlite-wasm's copy of its module, the same
+ * bytes (`wasm-builds.test.ts`).
  */
 export function initAsyncWasm(wasmUrl: string): Promise<SQLite3> {
   asyncWasm ??= SQLiteAsyncFactory({ locateFile: () => wasmUrl }).then(
     (module) => new SQLite3(SQLite.Factory(module)),
+    (err: unknown) => {
+      asyncWasm = null; // the next open loads it again (it failed offline, say)
+      throw err;
+    },
   );
   return asyncWasm;
 }

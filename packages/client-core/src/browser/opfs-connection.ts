@@ -22,15 +22,16 @@ export interface OpfsConnection {
   /** True when the database file existed before this open. */
   readonly existed: boolean;
   /**
-   * Puts the database in WAL mode, with a flush at checkpoints only (`synchronous = normal`; the
-   * VFS flushes within a second). It opens in a rollback journal, flushed per commit, and the
+   * Puts the database in WAL mode, without a flush per commit (`synchronous = normal`; the VFS
+   * flushes within a second). It opens in a rollback journal, flushed per commit, and the
    * switch takes 13-18 ms of a start (measured on reloads): the worker makes it before the first
    * write, not before the first screen is read. Measured, a keystroke's commit in a worker typing
    * alone on a disk profile: rollback journal with FULL, 4.5 flushes and 33 writes, 4.4 ms
    * (median); WAL with FULL, one flush and 18 writes, 2.9 ms; WAL with NORMAL, no flush, 0.9 ms.
-   * Never fails; a no-op once `backToRollbackJournal` has run.
+   * Never fails: false when the database stays in its rollback journal (`backToRollbackJournal`
+   * has run, or SQLite refused).
    */
-  enterWal(): Promise<void>;
+  enterWal(): Promise<boolean>;
   /**
    * Puts the database back in a rollback journal (the WAL checkpointed into the file), with a
    * flush per commit from then on, and keeps it open: its worker is about to end.
@@ -161,18 +162,20 @@ export async function openOpfsConnection(
     /** Set once the worker is about to end: the database stays in (or goes back to) a rollback journal. */
     let settling = false;
     const enterWal = async () => {
-      if (settling) return;
+      if (settling) return false;
       try {
         const mode = (await driver.query<{ journal_mode: string }>("PRAGMA journal_mode = wal"))[0]
           ?.journal_mode;
         if (mode !== "wal") {
           console.warn(`notesync: the local database stays in journal mode "${mode}", not WAL`);
-          return;
+          return false;
         }
         if (!settling) await driver.exec("PRAGMA synchronous = normal");
+        return !settling;
       } catch (err) {
-        // Inside a transaction, say: still a rollback journal, flushed per commit.
+        // A statement still running, say: still a rollback journal, flushed per commit.
         console.warn("notesync: the local database stays in a rollback journal", err);
+        return false;
       }
     };
     // Back to a rollback journal, so that the next open has nothing to bring back. Fails (and

@@ -72,8 +72,8 @@ export class RequestRouter {
 
   /**
    * `prepare` runs once on the connection, outside any transaction: before the first request
-   * that may write (any but a query), or at `prepareWritesNow`, whichever comes first. It must
-   * not throw (a connection it could not ready still works).
+   * that may write (any but a query), or at `prepareWritesNow`, whichever comes first. A
+   * connection it could not ready still works (it may call this again to be tried again).
    */
   beforeFirstWrite(prepare: () => Promise<void>): void {
     this.prepareWrites = prepare;
@@ -81,18 +81,16 @@ export class RequestRouter {
 
   /** Runs `beforeFirstWrite`'s work now, in turn with the requests queued, unless in a transaction. */
   prepareWritesNow(): void {
-    this.chain = this.chain
-      .then(() => (this.owner === null ? this.writesPrepared() : undefined))
-      // The queue must go on (a rejected chain would run no request after it).
-      .catch((err: unknown) =>
-        console.error("notesync: readying the database for writes failed", err),
-      );
+    this.chain = this.chain.then(() => (this.owner === null ? this.writesPrepared() : undefined));
   }
 
+  /** Never fails: the queue must go on, and a write must not fail for it. */
   private async writesPrepared(): Promise<void> {
     const prepare = this.prepareWrites;
     this.prepareWrites = null;
-    await prepare?.();
+    await prepare?.().catch((err: unknown) =>
+      console.error("notesync: readying the database for writes failed", err),
+    );
   }
 
   /** Waits for everything queued so far. */
