@@ -20,9 +20,9 @@ interface Run {
 /**
  * The OPFS access-handle pool, writing each transaction's WAL frames with one call. SQLite
  * appends a commit to the WAL as a header and a page per frame, two writes each; a keystroke's
- * commit was 14 of them, and each write to an access handle costs about as much as one of 7
- * pages (measured in a worker: 14 writes of a commit's 7 frames 518 us, one write of the same
- * bytes 62 us).
+ * commit was 14 of them, and each write to an access handle costs about as much as a single
+ * write of all 7 pages (measured in a worker: 14 writes of a commit's 7 frames 518 us, one write
+ * of the same bytes 62 us).
  *
  * Appended frames wait in memory until the commit's last frame (its header says so) arrives:
  * that write writes them all, so a commit is written before SQLite takes it as done, and a
