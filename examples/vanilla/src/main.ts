@@ -127,11 +127,15 @@ async function closeDocument(): Promise<void> {
 
 async function select(id: string): Promise<void> {
   if (!open) return;
+  // Not typed into until the note's document is bound: what was typed meanwhile would go to the
+  // last note, or be lost when the new one's text fills the fields.
+  for (const field of [titleInput, bodyInput]) field.readOnly = true;
   await closeDocument();
   selectedId = id;
   const note = await open.notes.openDocument(id);
   const unbindTitle = bindField(titleInput, note.title);
   const unbindBody = bindField(bodyInput, note.body);
+  for (const field of [titleInput, bodyInput]) field.readOnly = false;
   open.document = {
     note,
     unbind: () => {
