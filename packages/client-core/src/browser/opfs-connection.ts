@@ -2,8 +2,6 @@ import type { SQLite3 } from "@vlcn.io/crsqlite-wasm";
 import { DeferredFlushVFS } from "./deferred-flush-vfs.js";
 import { WasmDriver } from "./wasm-driver.js";
 
-type Sqlite = SQLite3;
-
 /** The OPFS directory of the database called `name`: a folder of a folder of the root. */
 export const opfsDirectory = (name: string): [string, string] => [
   "notesync",
@@ -89,7 +87,7 @@ const SQLITE_OPEN_READONLY_MAIN_DB = 0x1 | 0x100;
  * cr-sqlite reads the database inside `sqlite3_open`; so it is attached to an in-memory
  * connection whose locking mode is set first (ATTACH takes the connection's mode).
  */
-async function leaveWalMode(sqlite: Sqlite, uri: string, vfsName: string): Promise<void> {
+async function leaveWalMode(sqlite: SQLite3, uri: string, vfsName: string): Promise<void> {
   // (Named with its VFS: crsqlite-wasm would ask for its IndexedDB VFS, not in this build.)
   const scratch = await sqlite.open(`file::memory:?vfs=${vfsName}`);
   try {
@@ -119,24 +117,24 @@ async function leaveWalMode(sqlite: Sqlite, uri: string, vfsName: string): Promi
  */
 export async function openOpfsConnection(
   /** The wasm module; may still be compiling (the access handles open meanwhile). */
-  module: Sqlite | Promise<Sqlite>,
+  module: SQLite3 | Promise<SQLite3>,
   name: string,
   /**
    * Runs before the database is opened, with its URI: may write the file there through another
    * wasm module (after `registerIn(module)`) once `clear()` has removed whatever is there now.
    */
-  prepare?: (uri: string, clear: () => void, registerIn: (other: Sqlite) => void) => Promise<void>,
+  prepare?: (uri: string, clear: () => void, registerIn: (other: SQLite3) => void) => Promise<void>,
 ): Promise<OpfsConnection> {
   const directory = opfsDirectory(name).join("/");
   const vfsName = `notesync-opfs-${encodeURIComponent(name)}`;
   const vfs = await openPool(directory);
   Object.defineProperty(vfs, "name", { value: vfsName });
-  let db: Awaited<ReturnType<Sqlite["open"]>> | null = null;
+  let db: Awaited<ReturnType<SQLite3["open"]>> | null = null;
   try {
     const sqlite = await module;
     const existed = vfs.getSize() > 0;
     if (vfs.getCapacity() - vfs.getSize() < 4) await vfs.addCapacity(4);
-    const register = (module: Sqlite) =>
+    const register = (module: SQLite3) =>
       (module as unknown as { base: { vfs_register(vfs: unknown): number } }).base.vfs_register(
         vfs,
       );

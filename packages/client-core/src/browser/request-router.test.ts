@@ -443,10 +443,10 @@ describe("RequestRouter written tables and commits", () => {
     const leader = await leaderOn(tempFile());
     const order: string[] = [];
     leader.router.beforeFirstWrite(async () => {
-      order.push("prepared");
-      // Outside any transaction: a BEGIN here fails inside one.
+      // Outside any transaction: a BEGIN here fails inside one, and "prepared" is never told.
       await leader.db.exec("BEGIN");
       await leader.db.exec("COMMIT");
+      order.push("prepared");
     });
     const tab = leader.tab("tab-a");
     await tab.query("SELECT count(*) FROM notes");

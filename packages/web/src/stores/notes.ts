@@ -134,13 +134,12 @@ export const useNotesStore = defineStore("notes", () => {
       let list: Note[];
       let more = false;
       if (asked.view === "trash") list = await q.listTrash();
-      else {
-        const limit = windowSize;
-        const read = { ...options, limit: limit + 1 };
-        list = await (asked.query.trim() ? q.search(asked.query, read) : q.list(read));
-        more = list.length > limit;
-        if (more) list = list.slice(0, limit);
-      }
+      else
+        ({ list, more } = await readWindow((limit) =>
+          asked.query.trim()
+            ? q.search(asked.query, { ...options, limit })
+            : q.list({ ...options, limit }),
+        ));
       const id = selectedId.value;
       /** The selected note when `list` (cut short if `more`) leaves it out but the whole has it. */
       const pastWindow = async (list: Note[], more: boolean, tagShown: string | null) => {
@@ -167,9 +166,7 @@ export const useNotesStore = defineStore("notes", () => {
       const tagGone = asked.tag !== null && !allTags.some((t) => t.tag === asked.tag);
       if (tagGone && plainList) {
         resetWindow();
-        list = await q.list({ sort: asked.sort, limit: windowSize + 1 });
-        more = list.length > windowSize;
-        if (more) list = list.slice(0, windowSize);
+        ({ list, more } = await readWindow((limit) => q.list({ sort: asked.sort, limit })));
         beyond = await pastWindow(list, more, null);
       }
       const conflictedIds = await q.conflictedNoteIds();
@@ -188,6 +185,15 @@ export const useNotesStore = defineStore("notes", () => {
       if (q === api) throw err;
     }
   });
+
+  /** The window's notes of what `read` gives (asked for one more), and whether it had more. */
+  async function readWindow(
+    read: (limit: number) => Promise<Note[]>,
+  ): Promise<{ list: Note[]; more: boolean }> {
+    const size = windowSize;
+    const list = await read(size + 1);
+    return { list: list.slice(0, size), more: list.length > size };
+  }
 
   /** The note `id` if the list (not in the trash, with the tag it shows) has it. */
   async function inList(q: NotesApi, id: string, tagShown: string | null): Promise<Note | null> {
