@@ -17,6 +17,26 @@ type Place = BrowserStorage | "worker-indexeddb";
 const withoutOpfs = () =>
   new Worker(new URL("./without-opfs-worker.ts", import.meta.url), { type: "module" });
 
+/**
+ * Starts client-core's database worker and posts it `open` in the same task, before the worker's
+ * script can run: resolves with the worker's answer (`opened`, or `failed` and why).
+ */
+(window as unknown as { openAtOnce: () => Promise<string> }).openAtOnce = () => {
+  const worker = new Worker(new URL("./plain-worker.ts", import.meta.url), { type: "module" });
+  worker.postMessage({ type: "open", name: `at-once-${Date.now()}`, wasmUrl });
+  return new Promise<string>((resolve) => {
+    setTimeout(() => resolve("no answer in 10 s"), 10_000);
+    worker.addEventListener("error", (e) => resolve(`error: ${e.message}`));
+    worker.addEventListener(
+      "message",
+      ({ data }: MessageEvent<{ type: string; message?: string }>) => {
+        if (data.type === "opened") resolve("opened");
+        if (data.type === "failed") resolve(`failed: ${data.message}`);
+      },
+    );
+  });
+};
+
 (window as unknown as { runContract: (p: Place) => Promise<Outcome[]> }).runContract = async (
   place,
 ) => {

@@ -55,3 +55,14 @@ for (const storage of ["opfs", "indexeddb", "worker-indexeddb"] as const) {
     for (const o of outcomes) expect(o.error, o.name).toBeNull();
   });
 }
+
+test("the database worker opens the database a page asks for before the worker's script runs", async ({
+  page,
+}) => {
+  // The worker's first script only imports the rest; what comes meanwhile must not be lost.
+  await page.goto(server.url);
+  const answer = await page.evaluate(() =>
+    (window as unknown as { openAtOnce: () => Promise<string> }).openAtOnce(),
+  );
+  expect(answer).toBe("opened");
+});
