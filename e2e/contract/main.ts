@@ -2,6 +2,7 @@
 import { openBrowserDatabase, type BrowserStorage } from "@notesync/client-core/browser";
 import { adapterContract } from "@notesync/client-core/contract";
 import wasmUrl from "@vlcn.io/crsqlite-wasm/crsqlite.wasm?url";
+import syncWasmUrl from "@vlcn.io/wa-sqlite/dist/crsqlite-sync.wasm?url";
 
 interface Outcome {
   name: string;
@@ -37,6 +38,29 @@ const withoutOpfs = () =>
   });
 };
 
+/**
+ * Opens a database on OPFS whose page is told to compile the worker's wasm from `url`, writes and
+ * reads a row: "ok", or what failed.
+ */
+(window as unknown as { openWithWasmAt: (url: string) => Promise<string> }).openWithWasmAt = async (
+  url,
+) => {
+  try {
+    const db = await openBrowserDatabase({
+      name: `wasm-at-${Date.now()}`,
+      wasmUrl,
+      syncWasmUrl: url,
+    });
+    await db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY NOT NULL, v TEXT)");
+    await db.exec("INSERT INTO t (v) VALUES (?)", ["kept"]);
+    const [row] = await db.query<{ v: string }>("SELECT v FROM t");
+    await db.close();
+    return db.storage === "opfs" && row?.v === "kept" ? "ok" : `${db.storage}: ${row?.v}`;
+  } catch (err) {
+    return String(err);
+  }
+};
+
 (window as unknown as { runContract: (p: Place) => Promise<Outcome[]> }).runContract = async (
   place,
 ) => {
@@ -49,6 +73,8 @@ const withoutOpfs = () =>
         const db = await openBrowserDatabase({
           name,
           wasmUrl,
+          // On OPFS the page compiles the worker's wasm and hands it over, as the app does.
+          ...(place === "opfs" && { syncWasmUrl }),
           ...(place === "indexeddb" && { storage: "indexeddb" as const }),
           ...(place === "worker-indexeddb" && { createWorker: withoutOpfs }),
         });

@@ -66,3 +66,19 @@ test("the database worker opens the database a page asks for before the worker's
   );
   expect(answer).toBe("opened");
 });
+
+test("a database opens on OPFS when the page cannot compile the worker's wasm (its worker does)", async ({
+  page,
+}) => {
+  await page.goto(server.url);
+  const openWith = (url: string) =>
+    page.evaluate(
+      (url) =>
+        (window as unknown as { openWithWasmAt: (url: string) => Promise<string> }).openWithWasmAt(
+          url,
+        ),
+      url,
+    );
+  expect(await openWith("/no-such-file.wasm")).toBe("ok");
+  expect(await openWith("/index.html")).toBe("ok"); // not wasm
+});

@@ -1,6 +1,7 @@
 import type { BrowserDatabase } from "@notesync/client-core/browser";
 import { openBrowserDatabase } from "@notesync/client-core/browser-database";
 import wasmUrl from "@vlcn.io/crsqlite-wasm/crsqlite.wasm?url";
+import syncWasmUrl from "@vlcn.io/wa-sqlite/dist/crsqlite-sync.wasm?url";
 
 /**
  * Set to "indexeddb" in localStorage to keep the local database in IndexedDB in every tab, as
@@ -15,6 +16,7 @@ function open(userId: string, onWorkerRunning?: () => void): Promise<BrowserData
   return openBrowserDatabase({
     name: databaseName(userId),
     wasmUrl,
+    syncWasmUrl,
     ...(onWorkerRunning && { onWorkerRunning }),
     ...(localStorage.getItem(STORAGE_KEY) === "indexeddb" && { storage: "indexeddb" }),
   });

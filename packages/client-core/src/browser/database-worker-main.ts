@@ -88,24 +88,31 @@ async function moveFromIndexedDb(
 
 /**
  * The wasm build without Asyncify, for OPFS: every VFS call there is synchronous, so none needs
- * Asyncify's unwinding, and the module is half the size (880 KB against 1.7 MB).
+ * Asyncify's unwinding, and the module is half the size (880 KB against 1.7 MB). From `compiled`
+ * when the page compiled it, else fetched and compiled here.
  */
-async function initSyncWasm(): Promise<SQLite3> {
-  const module: unknown = await SQLiteSyncFactory();
+async function initSyncWasm(compiled: WebAssembly.Module | undefined): Promise<SQLite3> {
+  let instantiated: Promise<unknown> = Promise.resolve();
+  const made = SQLiteSyncFactory(
+    compiled && {
+      // Emscripten's hook, called during the factory's call: the instance goes to `receive`.
+      instantiateWasm(imports: WebAssembly.Imports, receive: (i: WebAssembly.Instance) => void) {
+        instantiated = WebAssembly.instantiate(compiled, imports).then(receive);
+        return {};
+      },
+    },
+  );
+  // A failed instantiation leaves the factory's promise pending: awaited beside it.
+  const [module] = await Promise.all<[Promise<unknown>, Promise<unknown>]>([made, instantiated]);
+  stage("worker-wasm");
   return new SQLite3(SQLite.Factory(module));
 }
 
-/**
- * Started as soon as the worker runs: the module compiles while its tab waits for the lead.
- * (Whether OPFS access handles are there is asked when a database opens.)
- */
-const syncWasm = initSyncWasm().then((sqlite) => {
-  stage("worker-wasm");
-  return sqlite;
-});
-syncWasm.catch(() => undefined); // reported by open(), which awaits it
-
-async function open(name: string, wasmUrl: string): Promise<void> {
+async function open(
+  name: string,
+  wasmUrl: string,
+  compiled: WebAssembly.Module | undefined,
+): Promise<void> {
   stage("worker-open");
   post({ type: "opening" });
   if (hasSyncAccessHandles()) {
@@ -113,7 +120,9 @@ async function open(name: string, wasmUrl: string): Promise<void> {
     const inIndexedDb = indexedDbHolds(name);
     inIndexedDb.catch(() => undefined); // awaited below
     let migrated = false;
-    const connection = await openOpfsConnection(syncWasm, name, async (uri, clear, registerIn) => {
+    const sqlite = initSyncWasm(compiled); // compiles or instantiates while the handles open
+    sqlite.catch(() => undefined); // awaited by the open
+    const connection = await openOpfsConnection(sqlite, name, async (uri, clear, registerIn) => {
       stage("worker-handles-and-wasm");
       if (!(await inIndexedDb)) return;
       // IndexedDB's VFS is asynchronous: the copy runs on the Asyncify build.
@@ -193,7 +202,7 @@ export function runWorker(startedAt: number, early: readonly MessageEvent<ToWork
 function handle(event: MessageEvent<ToWorker>): void {
   const message = event.data;
   if (message.type === "open") {
-    open(message.name, message.wasmUrl).catch((err: unknown) =>
+    open(message.name, message.wasmUrl, message.syncWasm).catch((err: unknown) =>
       post({ type: "failed", message: (err as Error).message ?? String(err) }),
     );
   } else if (message.type === "request") {

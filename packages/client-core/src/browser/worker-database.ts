@@ -13,6 +13,13 @@ import type {
 export interface WorkerDatabaseOptions {
   readonly name: string;
   readonly wasmUrl: string;
+  /**
+   * Where the page can fetch wa-sqlite's synchronous build, which the worker runs on OPFS (with
+   * Vite: `import url from "@vlcn.io/wa-sqlite/dist/crsqlite-sync.wasm?url"`). Given, the page
+   * compiles it and hands the module to the worker: Chromium keeps a page's compiled wasm in its
+   * code cache, not a worker's, so a returning user's database opens without compiling it.
+   */
+  readonly syncWasmUrl?: string;
   /** Starts the database worker; by default client-core's `database-worker.js`. */
   readonly createWorker?: () => Worker;
   /**
@@ -99,6 +106,10 @@ export async function openWorkerDatabase(options: WorkerDatabaseOptions): Promis
    * reload waits for the last page's worker to let go of the files); ended if another tab leads.
    */
   let spare: ReturnType<typeof startWorker> | null = startWorker();
+  /** The synchronous build, compiled meanwhile too (none: the worker compiles it). */
+  const syncWasm = options.syncWasmUrl
+    ? compileWasm(options.syncWasmUrl)
+    : Promise.resolve(undefined);
   const client = crypto.randomUUID();
   const releaseTabLock = await holdTabLock(client).catch((err: unknown) => {
     spare?.worker.terminate();
@@ -190,6 +201,7 @@ export async function openWorkerDatabase(options: WorkerDatabaseOptions): Promis
     const started = spare?.error === null ? spare : startWorker();
     spare = null;
     const w = started.worker;
+    const compiled = await syncWasm;
     const opened = await new Promise<FromWorker>((resolve) => {
       w.addEventListener("message", ({ data }: MessageEvent<FromWorker>) => {
         if (data.type === "opened" || data.type === "failed") resolve(data);
@@ -204,6 +216,7 @@ export async function openWorkerDatabase(options: WorkerDatabaseOptions): Promis
         type: "open",
         name: options.name,
         wasmUrl: options.wasmUrl,
+        ...(compiled && { syncWasm: compiled }),
       } satisfies ToWorker);
     });
     if (opened.type !== "opened") {
@@ -293,6 +306,21 @@ export async function openWorkerDatabase(options: WorkerDatabaseOptions): Promis
     isLeader: { get: () => leading, enumerable: true },
     workerSync: { value: workerSync, enumerable: true },
   }) as BrowserDatabase;
+}
+
+/**
+ * The wasm module at `url`, compiled (from Chromium's code cache when it has it); undefined when
+ * it cannot be, and the worker fetches and compiles it itself.
+ */
+async function compileWasm(url: string): Promise<WebAssembly.Module | undefined> {
+  try {
+    const module = await WebAssembly.compileStreaming(fetch(url, { credentials: "same-origin" }));
+    performance.mark("notesync:wasm-compiled");
+    return module;
+  } catch (err) {
+    console.warn("notesync: the page could not compile the database's wasm; its worker will", err);
+    return undefined;
+  }
 }
 
 /** Lets the worker finish and close the database (releasing its files), then ends it. */

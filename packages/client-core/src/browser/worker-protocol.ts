@@ -60,6 +60,11 @@ export type ToWorker =
       readonly type: "open";
       readonly name: string;
       readonly wasmUrl: string;
+      /**
+       * wa-sqlite's synchronous build (crsqlite-sync.wasm), compiled by the page: the worker
+       * compiles it itself without it.
+       */
+      readonly syncWasm?: WebAssembly.Module;
     }
   | { readonly type: "request"; readonly request: DbRequest }
   | { readonly type: "close" }
