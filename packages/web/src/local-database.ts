@@ -12,11 +12,22 @@ const STORAGE_KEY = "notesync:storage";
 /** The name of a user's database in this browser. */
 export const databaseName = (userId: string) => `notesync-${userId}`;
 
+/**
+ * True when this page load is a reload. Its renderer process then still holds the last page's
+ * compiled wasm, which V8 reuses for a module of the same bytes that the page compiles, with all
+ * the code compiled for it so far; a worker's own compile cannot (its isolate is new), and took
+ * 40 ms more of every open. A new tab has nothing to reuse: there the page would compile on its
+ * main thread what the worker compiles on its own (measured: the list 10-25 ms later).
+ */
+const reloaded = () =>
+  (performance.getEntriesByType("navigation")[0] as PerformanceNavigationTiming | undefined)
+    ?.type === "reload";
+
 function open(userId: string, onWorkerRunning?: () => void): Promise<BrowserDatabase> {
   return openBrowserDatabase({
     name: databaseName(userId),
     wasmUrl,
-    syncWasmUrl,
+    ...(reloaded() && { syncWasmUrl }),
     ...(onWorkerRunning && { onWorkerRunning }),
     ...(localStorage.getItem(STORAGE_KEY) === "indexeddb" && { storage: "indexeddb" }),
   });

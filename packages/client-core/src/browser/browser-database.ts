@@ -14,9 +14,11 @@ export interface BrowserDatabaseOptions {
   readonly storage?: "auto" | "indexeddb";
   /**
    * Where the page can fetch wa-sqlite's synchronous build, which the worker runs on OPFS (with
-   * Vite: `import url from "@vlcn.io/wa-sqlite/dist/crsqlite-sync.wasm?url"`). Optional: given,
-   * a returning user's database opens 40-50 ms sooner (Chromium keeps a page's compiled wasm in
-   * its code cache, not a worker's, so the page compiles it and hands it to the worker).
+   * Vite: `import url from "@vlcn.io/wa-sqlite/dist/crsqlite-sync.wasm?url"`). Given, the page
+   * compiles it and hands the module to the worker. After a reload that takes no time: V8 reuses
+   * the last page's compiled module, still in the renderer process, with all its code compiled
+   * (a worker's compile cannot, and cr-sqlite's open took 40 ms more). Elsewhere (a new tab) it
+   * costs the page's main thread what it saves the worker: leave it out there.
    */
   readonly syncWasmUrl?: string;
   /** Starts the database worker (bundlers that cannot follow `new URL(..., import.meta.url)`). */

@@ -16,8 +16,7 @@ export interface WorkerDatabaseOptions {
   /**
    * Where the page can fetch wa-sqlite's synchronous build, which the worker runs on OPFS (with
    * Vite: `import url from "@vlcn.io/wa-sqlite/dist/crsqlite-sync.wasm?url"`). Given, the page
-   * compiles it and hands the module to the worker: Chromium keeps a page's compiled wasm in its
-   * code cache, not a worker's, so a returning user's database opens without compiling it.
+   * compiles it and hands the module to the worker (see `BrowserDatabaseOptions.syncWasmUrl`).
    */
   readonly syncWasmUrl?: string;
   /** Starts the database worker; by default client-core's `database-worker.js`. */
@@ -309,8 +308,8 @@ export async function openWorkerDatabase(options: WorkerDatabaseOptions): Promis
 }
 
 /**
- * The wasm module at `url`, compiled (from Chromium's code cache when it has it); undefined when
- * it cannot be, and the worker fetches and compiles it itself.
+ * The wasm module at `url`, compiled (V8 reuses a module of the same bytes that this renderer
+ * process still holds); undefined when it cannot be, and the worker compiles it itself.
  */
 async function compileWasm(url: string): Promise<WebAssembly.Module | undefined> {
   try {
