@@ -189,6 +189,13 @@ async function serve(
   post({ type: "opened", storage, siteId, migrated, stages });
 }
 
+/** Why the open failed, with SQLite's result code when it gave one (wa-sqlite's message is often only the call's name). */
+function describeFailure(err: unknown): string {
+  const { message, code } = (err ?? {}) as { message?: string; code?: unknown };
+  const text = message ?? String(err);
+  return typeof code === "number" ? `${text} (SQLite result code ${code})` : text;
+}
+
 /**
  * Takes the tabs' messages from now on, after those that came before this module ran (in order).
  * `startedAt` is when the worker's first script ran (ms since the epoch).
@@ -203,7 +210,7 @@ function handle(event: MessageEvent<ToWorker>): void {
   const message = event.data;
   if (message.type === "open") {
     open(message.name, message.wasmUrl, message.syncWasm).catch((err: unknown) =>
-      post({ type: "failed", message: (err as Error).message ?? String(err) }),
+      post({ type: "failed", message: describeFailure(err) }),
     );
   } else if (message.type === "request") {
     // Not open (closing): the tab sends it again to the next leader.
