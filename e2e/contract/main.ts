@@ -38,6 +38,9 @@ const withoutOpfs = () =>
   });
 };
 
+/** crsqlite-wasm's Asyncify build: valid wasm, but not the module the worker's glue can instantiate. */
+(window as unknown as { asyncifyWasmUrl: string }).asyncifyWasmUrl = wasmUrl;
+
 /**
  * Opens a database on OPFS whose page is told to compile the worker's wasm from `url`, writes and
  * reads a row: "ok", or what failed.

@@ -67,7 +67,7 @@ test("the database worker opens the database a page asks for before the worker's
   expect(answer).toBe("opened");
 });
 
-test("a database opens on OPFS when the page cannot compile the worker's wasm (its worker does)", async ({
+test("a database opens on OPFS when the page cannot compile the worker's wasm, or compiles another (its worker compiles it)", async ({
   page,
 }) => {
   await page.goto(server.url);
@@ -81,4 +81,9 @@ test("a database opens on OPFS when the page cannot compile the worker's wasm (i
     );
   expect(await openWith("/no-such-file.wasm")).toBe("ok");
   expect(await openWith("/index.html")).toBe("ok"); // not wasm
+  // Wasm, but another build: the worker cannot instantiate it, and compiles its own.
+  const otherBuild = await page.evaluate(
+    () => (window as unknown as { asyncifyWasmUrl: string }).asyncifyWasmUrl,
+  );
+  expect(await openWith(otherBuild)).toBe("ok");
 });

@@ -92,6 +92,18 @@ async function moveFromIndexedDb(
  * when the page compiled it, else fetched and compiled here.
  */
 async function initSyncWasm(compiled: WebAssembly.Module | undefined): Promise<SQLite3> {
+  if (compiled) {
+    try {
+      return await instantiateSyncWasm(compiled);
+    } catch (err) {
+      // Not this build's module (another wa-sqlite version's, say): compiled here instead.
+      console.warn("notesync: the page's wasm module did not instantiate; compiling it here", err);
+    }
+  }
+  return instantiateSyncWasm(undefined);
+}
+
+async function instantiateSyncWasm(compiled: WebAssembly.Module | undefined): Promise<SQLite3> {
   let instantiated: Promise<unknown> = Promise.resolve();
   const made = SQLiteSyncFactory(
     compiled && {
@@ -191,9 +203,8 @@ async function serve(
 
 /** Why the open failed, with SQLite's result code when it gave one (wa-sqlite's message is often only the call's name). */
 function describeFailure(err: unknown): string {
-  const { message, code } = (err ?? {}) as { message?: string; code?: unknown };
-  const text = message ?? String(err);
-  return typeof code === "number" ? `${text} (SQLite result code ${code})` : text;
+  if (err instanceof SQLite.SQLiteError) return `${err.message} (SQLite result code ${err.code})`;
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }
 
 /**

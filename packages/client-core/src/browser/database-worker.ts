@@ -16,7 +16,7 @@ self.addEventListener("message", keep);
 import("./database-worker-main.js").then(
   ({ runWorker }) => {
     self.removeEventListener("message", keep);
-    runWorker(startedAt, early);
+    runWorker(startedAt, early.splice(0));
   },
   (err: unknown) => {
     // Thrown from a task, as a script that failed to load: the page's Worker gets an error event.
