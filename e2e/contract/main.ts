@@ -64,6 +64,40 @@ const withoutOpfs = () =>
   }
 };
 
+/**
+ * Opens a database, writes a note-like row and closes it; a worker then leaves it cut short in
+ * the middle of leaving WAL mode (`hot-journal-worker.ts`) and is killed; the database is opened
+ * again: "ok" when it opens with the row and passes integrity_check, else what happened.
+ */
+(window as unknown as { reopenCutShort: () => Promise<string> }).reopenCutShort = async () => {
+  const name = `cut-short-${Date.now()}`;
+  try {
+    const first = await openBrowserDatabase({ name, wasmUrl });
+    await first.exec("CREATE TABLE kept (v TEXT)");
+    await first.exec("INSERT INTO kept VALUES ('before')");
+    await first.close();
+    const worker = new Worker(new URL("./hot-journal-worker.ts", import.meta.url), {
+      type: "module",
+    });
+    const cut = await new Promise<string>((resolve) => {
+      worker.onmessage = ({ data }: MessageEvent<string>) => resolve(data);
+      worker.onerror = (e) => resolve(`error: ${e.message}`);
+      worker.postMessage(name);
+    });
+    worker.terminate();
+    if (cut !== "cut short") return cut;
+    const again = await openBrowserDatabase({ name, wasmUrl });
+    const rows = await again.query<{ v: string }>("SELECT v FROM kept");
+    const [check] = await again.query<{ integrity_check: string }>("PRAGMA integrity_check");
+    const cutTable = await again.query("SELECT name FROM sqlite_master WHERE name = 'cut_short'");
+    await again.close();
+    const seen = `${rows.map((r) => r.v).join(",")} / ${check?.integrity_check} / ${cutTable.length}`;
+    return seen === "before / ok / 0" ? "ok" : seen;
+  } catch (err) {
+    return String(err);
+  }
+};
+
 (window as unknown as { runContract: (p: Place) => Promise<Outcome[]> }).runContract = async (
   place,
 ) => {

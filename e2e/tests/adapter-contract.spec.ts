@@ -87,3 +87,16 @@ test("a database opens on OPFS when the page cannot compile the worker's wasm, o
   );
   expect(await openWith(otherBuild)).toBe("ok");
 });
+
+test("a database whose worker was killed while it left WAL mode opens at its last commit", async ({
+  page,
+}) => {
+  // A hot rollback journal whose page 1 says WAL, in a file whose header says rollback: the
+  // open rolls the journal back and finds the file in WAL mode, which this VFS opens only in
+  // exclusive locking mode (before the fix: "sqlite3_open_v2", SQLITE_CANTOPEN).
+  await page.goto(server.url);
+  const outcome = await page.evaluate(() =>
+    (window as unknown as { reopenCutShort: () => Promise<string> }).reopenCutShort(),
+  );
+  expect(outcome).toBe("ok");
+});

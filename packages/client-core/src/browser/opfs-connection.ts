@@ -62,28 +62,51 @@ async function openPool(directory: string): Promise<DeferredFlushVFS> {
 }
 
 /**
- * True when the database file is in WAL mode: its last worker ended without putting it back in a
- * rollback journal, as one does when its tab crashes, or when its page's unloading did not leave
- * it time to (or found a transaction open). Read from the file's header (bytes 18 and 19 are 2 in
- * WAL mode) through the VFS, before SQLite opens it.
+ * True when the database must be opened through `leaveWalMode`, before SQLite opens it:
+ * - the file is in WAL mode (bytes 18 and 19 of its header are 2): its last worker ended without
+ *   putting it back in a rollback journal, as one does when its tab crashes, or when its page's
+ *   unloading did not leave it time to (or found a transaction open);
+ * - or its rollback journal is hot (it begins with the journal's magic, where a transaction that
+ *   finished leaves zeros): a worker ended mid-transaction, perhaps while leaving WAL mode, and
+ *   rolling that back can bring back a page 1 that says WAL. Opened plainly, such a file failed
+ *   in `sqlite3_open_v2` (SQLITE_ERROR): one benchmark start did, and an e2e test that builds it.
  */
-function leftInWalMode(vfs: DeferredFlushVFS, path: string): boolean {
+function needsExclusiveOpen(vfs: DeferredFlushVFS, path: string): boolean {
+  const header = readStart(vfs, path, 20, SQLITE_OPEN_READONLY | SQLITE_OPEN_MAIN_DB);
+  if (header && (header[18] === 2 || header[19] === 2)) return true;
+  const journal = readStart(
+    vfs,
+    `${path}-journal`,
+    8,
+    SQLITE_OPEN_READONLY | SQLITE_OPEN_MAIN_JOURNAL,
+  );
+  return !!journal && journal.some((byte) => byte !== 0);
+}
+const SQLITE_OPEN_READONLY = 0x1;
+const SQLITE_OPEN_MAIN_DB = 0x100;
+const SQLITE_OPEN_MAIN_JOURNAL = 0x800;
+
+/** The first `bytes` bytes of the file at `path`, read through the VFS; null when there is none. */
+function readStart(
+  vfs: DeferredFlushVFS,
+  path: string,
+  bytes: number,
+  flags: number,
+): Uint8Array | null {
   const fileId = -1; // SQLite's own file ids are positive
-  if (vfs.xOpen(path, fileId, SQLITE_OPEN_READONLY_MAIN_DB, new DataView(new ArrayBuffer(4))))
-    return false; // no file yet
+  if (vfs.xOpen(path, fileId, flags, new DataView(new ArrayBuffer(4)))) return null;
   try {
-    const header = new Uint8Array(20);
-    vfs.xRead(fileId, header, 0);
-    return header[18] === 2 || header[19] === 2;
+    const start = new Uint8Array(bytes);
+    vfs.xRead(fileId, start, 0); // a short read leaves zeros
+    return start;
   } finally {
     vfs.xClose(fileId);
   }
 }
-const SQLITE_OPEN_READONLY_MAIN_DB = 0x1 | 0x100;
-const SQLITE_CANTOPEN = 14;
 
 /**
- * Brings a database left in WAL mode back to a rollback journal, its WAL checkpointed into it.
+ * Brings a database left in WAL mode (or cut short mid-transaction) back to a rollback journal:
+ * its hot journal rolled back, its WAL checkpointed into it.
  * A WAL database opens on this VFS only with exclusive locking set before its first read, and
  * cr-sqlite reads the database inside `sqlite3_open`; so it is attached to an in-memory
  * connection whose locking mode is set first (ATTACH takes the connection's mode).
@@ -106,7 +129,7 @@ async function leaveWalMode(sqlite: SQLite3, uri: string, vfsName: string): Prom
     await scratch.close();
   }
   console.debug(
-    "notesync: the local database's write-ahead log, left by the last tab's worker, was checkpointed",
+    "notesync: the local database, left in WAL mode or mid-transaction by the last tab's worker, is back at its last commit (its write-ahead log checkpointed, its journal rolled back)",
   );
 }
 
@@ -149,19 +172,8 @@ export async function openOpfsConnection(
       },
       register,
     );
-    if (existed && leftInWalMode(vfs, path)) await leaveWalMode(sqlite, uri, vfsName);
-    try {
-      db = await sqlite.open(uri);
-    } catch (err) {
-      // Suspected, not reproduced: a worker ended while `backToRollbackJournal` wrote leaves a
-      // hot rollback journal whose page 1 still says WAL. The header read above says rollback,
-      // the open rolls the journal back, and the file is in WAL mode again, which this VFS opens
-      // only in exclusive locking mode (SQLITE_CANTOPEN). One benchmark run's new tab failed so.
-      if (!existed || (err as { code?: unknown }).code !== SQLITE_CANTOPEN) throw err;
-      console.warn("notesync: the local database did not open; leaving WAL mode and trying again");
-      await leaveWalMode(sqlite, uri, vfsName);
-      db = await sqlite.open(uri);
-    }
+    if (existed && needsExclusiveOpen(vfs, path)) await leaveWalMode(sqlite, uri, vfsName);
+    db = await sqlite.open(uri);
     // One connection owns the file, so it can hold it in exclusive locking mode, and only then
     // can a database be in WAL mode on this VFS (it has no shared memory; exclusive mode keeps the
     // WAL's index in the heap).

@@ -105,7 +105,10 @@ export async function openWorkerDatabase(options: WorkerDatabaseOptions): Promis
    * reload waits for the last page's worker to let go of the files); ended if another tab leads.
    */
   let spare: ReturnType<typeof startWorker> | null = startWorker();
-  /** The synchronous build, compiled meanwhile too (none: the worker compiles it). */
+  /**
+   * The synchronous build, compiled meanwhile too (none: the worker compiles it). A tab that
+   * turns out to follow keeps it unused, for the day it leads.
+   */
   const syncWasm = options.syncWasmUrl
     ? compileWasm(options.syncWasmUrl)
     : Promise.resolve(undefined);
