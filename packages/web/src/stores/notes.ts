@@ -68,6 +68,8 @@ export const useNotesStore = defineStore("notes", () => {
   const tags = shallowRef<TagCount[]>([]);
   const status = shallowRef<SyncStatus>(CONNECTING);
   const ready = ref(false);
+  /** The list has been read since the database opened (its first screen, at least). */
+  const listRead = ref(false);
   const openError = ref("");
   const recentlyTrashed = ref<Note | null>(null);
   const conflicted = shallowRef<Set<string>>(new Set());
@@ -154,6 +156,7 @@ export const useNotesStore = defineStore("notes", () => {
       let beyond = asked.view === "trash" ? null : await pastWindow(list, more, asked.tag);
       const showList = (list: Note[]) => {
         show(list);
+        listRead.value = true;
         hasMore.value = more;
         selectedBeyond.value = beyond;
       };
@@ -227,7 +230,9 @@ export const useNotesStore = defineStore("notes", () => {
     });
     performance.mark("notesync:first-screen");
     // Unless something was shown meanwhile (a note made with New note, a refresh).
-    if (q === api && notes.value.length === 0) notes.value = first;
+    if (q !== api) return;
+    if (notes.value.length === 0) notes.value = first;
+    listRead.value = true;
   }
 
   /** The last close: the database must be closed before it is opened again (a new token). */
@@ -306,6 +311,7 @@ export const useNotesStore = defineStore("notes", () => {
     resetWindow();
     selectedId.value = null;
     ready.value = false;
+    listRead.value = false;
     creating.clear();
     createdHere.clear();
     opened = new Promise<void>((resolve) => (markOpen = resolve));
@@ -525,6 +531,7 @@ export const useNotesStore = defineStore("notes", () => {
     setSort,
     status,
     ready,
+    listRead,
     openError,
     recentlyTrashed,
     conflicted,
