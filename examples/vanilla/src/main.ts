@@ -230,11 +230,19 @@ signInForm.addEventListener("submit", (event) => {
 });
 
 element<HTMLButtonElement>("#new-note").addEventListener("click", () => {
+  const current = open;
+  if (!current) return;
+  // Read-only from the click on, not only once the note is made: a title typed at once went to
+  // the last note's field, and was dropped when select() made it read-only.
+  for (const field of [titleInput, bodyInput]) field.readOnly = true;
   void (async () => {
-    if (!open) return;
-    const note = await open.notes.create({ title: "", body: "" });
-    await select(note.id);
-    titleInput.focus();
+    try {
+      const note = await current.notes.create({ title: "", body: "" });
+      await select(note.id);
+      titleInput.focus();
+    } finally {
+      for (const field of [titleInput, bodyInput]) field.readOnly = false;
+    }
   })();
 });
 
