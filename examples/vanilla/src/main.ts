@@ -125,24 +125,42 @@ async function closeDocument(): Promise<void> {
   await current.note.close(); // stores anything not stored yet
 }
 
+/**
+ * Operations changing the note the fields show (a select, a New note) that have not ended: the
+ * fields are read-only while any runs, or what is typed would go to the note being left, or be
+ * lost when the next one's text fills the fields.
+ */
+let switching = 0;
+function startSwitch(): void {
+  switching++;
+  for (const field of [titleInput, bodyInput]) field.readOnly = true;
+}
+/** The fields are editable once no switch runs, and only with a note bound to them. */
+function endSwitch(): void {
+  switching--;
+  if (switching > 0 || !open?.document) return;
+  for (const field of [titleInput, bodyInput]) field.readOnly = false;
+}
+
 async function select(id: string): Promise<void> {
   if (!open) return;
-  // Not typed into until the note's document is bound: what was typed meanwhile would go to the
-  // last note, or be lost when the new one's text fills the fields.
-  for (const field of [titleInput, bodyInput]) field.readOnly = true;
-  await closeDocument();
-  selectedId = id;
-  const note = await open.notes.openDocument(id);
-  const unbindTitle = bindField(titleInput, note.title);
-  const unbindBody = bindField(bodyInput, note.body);
-  for (const field of [titleInput, bodyInput]) field.readOnly = false;
-  open.document = {
-    note,
-    unbind: () => {
-      unbindTitle();
-      unbindBody();
-    },
-  };
+  startSwitch();
+  try {
+    await closeDocument();
+    selectedId = id;
+    const note = await open.notes.openDocument(id);
+    const unbindTitle = bindField(titleInput, note.title);
+    const unbindBody = bindField(bodyInput, note.body);
+    open.document = {
+      note,
+      unbind: () => {
+        unbindTitle();
+        unbindBody();
+      },
+    };
+  } finally {
+    endSwitch();
+  }
   editor.hidden = false;
   await renderList();
 }
@@ -233,15 +251,15 @@ element<HTMLButtonElement>("#new-note").addEventListener("click", () => {
   const current = open;
   if (!current) return;
   // Read-only from the click on, not only once the note is made: a title typed at once went to
-  // the last note's field, and was dropped when select() made it read-only.
-  for (const field of [titleInput, bodyInput]) field.readOnly = true;
+  // the last note, or was dropped once select() made the field read-only.
+  startSwitch();
   void (async () => {
     try {
       const note = await current.notes.create({ title: "", body: "" });
       await select(note.id);
       titleInput.focus();
     } finally {
-      for (const field of [titleInput, bodyInput]) field.readOnly = false;
+      endSwitch();
     }
   })();
 });

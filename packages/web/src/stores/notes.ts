@@ -83,8 +83,9 @@ export const useNotesStore = defineStore("notes", () => {
   let typingRefresh: ReturnType<typeof setTimeout> | null = null;
 
   /**
-   * Resolves once the local database is open. Controls are shown before that; what they ask for
-   * waits here instead of being dropped (a "New note" clicked in the first second).
+   * Resolves once the local database is open. Controls can be used before that (keyboard
+   * shortcuts at once; the screen is drawn at 800 ms at the latest when the database is slow to
+   * open); what they ask for waits here instead of being dropped (a "New note" in the first second).
    */
   let markOpen: () => void = () => undefined;
   let opened = new Promise<void>((resolve) => (markOpen = resolve));
@@ -238,34 +239,64 @@ export const useNotesStore = defineStore("notes", () => {
   /** The last close: the database must be closed before it is opened again (a new token). */
   let closing: Promise<void> = Promise.resolve();
 
+  /** Counts opens and closes: an open that a close (or another open) overtook stops there. */
+  let openRun = 0;
+
   async function open(session: Session): Promise<void> {
+    const run = ++openRun;
     await closing;
+    if (run !== openRun) return;
+    let opening: BrowserDatabase;
     try {
-      db = await openLocalDatabase(session.userId);
+      opening = await openLocalDatabase(session.userId);
     } catch (err) {
-      openError.value = `could not open the local database: ${(err as Error).message}`;
+      if (run === openRun)
+        openError.value = `could not open the local database: ${(err as Error).message}`;
       return;
     }
+    // Closed meanwhile (signed out, another user, a new token): this database is no one's.
+    if (run !== openRun) {
+      await opening.close().catch(() => undefined);
+      return;
+    }
+    db = opening;
+    try {
+      await startUsing(session, opening, () => run === openRun);
+    } catch (err) {
+      if (run === openRun)
+        openError.value = `could not read the local database: ${(err as Error).message}`;
+    }
+  }
+
+  /**
+   * Syncs the open database and reads the list, unless it is closed meanwhile (`stillOpen`);
+   * throws what stops either.
+   */
+  async function startUsing(
+    session: Session,
+    database: BrowserDatabase,
+    stillOpen: () => boolean,
+  ): Promise<void> {
     const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/sync?user=${session.userId}`;
     const sync = createCrossTabSyncClient({
       name: databaseName(session.userId),
-      db,
+      db: database,
       url,
       getToken: () => session.token,
     });
     client = sync;
     // Open documents learn of other tabs' and the server's writes from the sync client.
-    api = createNotesApi(db, { onChange: (listener) => sync.on("change", listener) });
+    api = createNotesApi(database, { onChange: (listener) => sync.on("change", listener) });
     const firstScreen = showFirstScreen(api);
     markOpen();
     // A handle for debugging and for the end-to-end tests (integrity checks run SQL through it).
     (window as unknown as { __notesync?: unknown }).__notesync = {
-      db,
-      storage: db.storage,
+      db: database,
+      storage: database.storage,
       sync,
     };
     cleanups.push(
-      client.on("change", (e) => {
+      sync.on("change", (e) => {
         if (!e.tables.some((t) => LISTED_TABLES.has(t))) return;
         if (e.origin === "local" && e.tables.every((t) => t === "note_updates")) {
           typingRefresh ??= setTimeout(() => {
@@ -280,7 +311,7 @@ export const useNotesStore = defineStore("notes", () => {
         if (typingRefresh !== null) clearTimeout(typingRefresh);
         typingRefresh = null;
       },
-      client.on("status", (s) => (status.value = s)),
+      sync.on("status", (s) => (status.value = s)),
     );
     const reconnect = () => client?.reconnectNow();
     window.addEventListener("online", reconnect);
@@ -291,14 +322,16 @@ export const useNotesStore = defineStore("notes", () => {
     );
     // The list first: the engine's start reads the database too (its cursors, what waits to go).
     await firstScreen.catch(() => undefined); // the whole list's query says what is wrong
-    client.start();
-    status.value = client.status;
+    if (!stillOpen()) return;
+    sync.start();
+    status.value = sync.status;
     await refresh();
-    ready.value = true;
+    if (stillOpen()) ready.value = true;
   }
 
   /** Stops syncing and closes the database; safe to call twice. */
   function close(): Promise<void> {
+    openRun++;
     cleanups.splice(0).forEach((c) => c());
     const [closingClient, closingDb] = [client, db];
     client = null;
