@@ -4,10 +4,10 @@
  * it out) until its screen has what it shows, or until `latest` (ms since the page began
  * loading), so a database slow to open still shows the controls by then.
  *
- * Why: in a new tab, the first frame's style, layout and paint of the empty screen took 45-60 ms of the
- * page's main thread while the database opened, and the list's own frame came after it. Drawn
- * once, interleaved new tabs showed the list at 283 / 325 ms (median / p90, 20 each) against
- * 307 / 359; reloads, where styling is warm, stayed level (176 / 217 against 177 / 214).
+ * Why: in a new tab, the first frame's style, layout and paint of the empty screen took 45-60 ms
+ * of the page's main thread while the database opened, and the list's own frame came after it.
+ * Drawn once, interleaved new tabs showed the list at 283 / 325 ms (median / p90, 20 each)
+ * against 307 / 359; reloads, where styling is warm, stayed level (176 / 217 against 177 / 214).
  */
 let held: { root: HTMLElement; timer: ReturnType<typeof setTimeout> } | null = null;
 

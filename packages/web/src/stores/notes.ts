@@ -85,7 +85,7 @@ export const useNotesStore = defineStore("notes", () => {
   /**
    * Resolves once the local database is open. Controls can be used before that (keyboard
    * shortcuts at once; the screen is drawn at 800 ms at the latest when the database is slow to
-   * open); what they ask for waits here instead of being dropped (a "New note" in the first second).
+   * open); what they ask for waits here instead of being dropped (a "New note" made at once).
    */
   let markOpen: () => void = () => undefined;
   let opened = new Promise<void>((resolve) => (markOpen = resolve));
