@@ -93,7 +93,7 @@ test("a database whose worker was killed while it left WAL mode opens at its las
 }) => {
   // A hot rollback journal whose page 1 says WAL, in a file whose header says rollback: the
   // open rolls the journal back and finds the file in WAL mode, which this VFS opens only in
-  // exclusive locking mode (before the fix: "sqlite3_open_v2", SQLITE_CANTOPEN).
+  // exclusive locking mode (before the fix it failed: "sqlite3_open_v2 (SQLite result code 1)").
   await page.goto(server.url);
   const outcome = await page.evaluate(() =>
     (window as unknown as { reopenCutShort: () => Promise<string> }).reopenCutShort(),

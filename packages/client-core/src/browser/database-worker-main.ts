@@ -201,7 +201,10 @@ async function serve(
   post({ type: "opened", storage, siteId, migrated, stages });
 }
 
-/** Why the open failed, with SQLite's result code when it gave one (wa-sqlite's message is often only the call's name). */
+/**
+ * Why the open failed, with SQLite's result code when it gave one (wa-sqlite's message is often
+ * only the call's name).
+ */
 function describeFailure(err: unknown): string {
   if (err instanceof SQLite.SQLiteError) return `${err.message} (SQLite result code ${err.code})`;
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
