@@ -18,7 +18,7 @@ const SECRET = new TextEncoder().encode("bench-secret-bench-secret");
 // cr-sqlite's packed primary key of the text 'n1' (one column, type text, length 2).
 const PK_N1 = Uint8Array.from([0x01, 0x0b, 0x02, 0x6e, 0x31]);
 
-const token = (userId: string) =>
+export const token = (userId: string) =>
   new SignJWT({})
     .setProtectedHeader({ alg: "HS256" })
     .setSubject(userId)
@@ -70,7 +70,7 @@ export async function connect(syncUrl: string, jwt: string): Promise<Conn> {
  * A data directory whose accounts.db already holds `n` accounts (tokens are checked against it),
  * written directly: signing up thousands through the API would spend minutes hashing passwords.
  */
-async function withAccounts(n: number): Promise<{ dataDir: string; userIds: string[] }> {
+export async function withAccounts(n: number): Promise<{ dataDir: string; userIds: string[] }> {
   const dataDir = tmp("bench-notesync-");
   const records = new SqliteAccountRecords(path.join(dataDir, "accounts.db"));
   const userIds = Array.from({ length: n }, () => crypto.randomBytes(16).toString("hex"));

@@ -7,6 +7,7 @@ import { importSpeed } from "./import.js";
 import { liveLatency } from "./live.js";
 import { nodesCapacity } from "./nodes.js";
 import { search } from "./search.js";
+import { soak } from "./soak.js";
 import { startup } from "./startup.js";
 import { typing } from "./typing.js";
 
@@ -45,6 +46,15 @@ if (want("search")) {
 if (want("capacity")) {
   console.log("\n## Capacity: users with two connections each, a tenth writing once a second");
   console.log(await capacity(list(process.env.BENCH_USERS)));
+}
+if (want("soak")) {
+  console.log("\n## Soak: what weeks of visits leave behind in the server");
+  console.log(
+    await soak(
+      Number(process.env.BENCH_SOAK_USERS ?? 300),
+      Number(process.env.BENCH_SOAK_ROUNDS ?? 40),
+    ),
+  );
 }
 if (want("nodes")) {
   console.log(
