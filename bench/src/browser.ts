@@ -259,7 +259,7 @@ async function floorLatency(edits: number): Promise<Record<"page" | "worker", nu
   }
 }
 
-async function signIn(
+export async function signIn(
   page: Page,
   url: string,
   username: string,

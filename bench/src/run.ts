@@ -8,6 +8,7 @@ import { liveLatency } from "./live.js";
 import { nodesCapacity } from "./nodes.js";
 import { search } from "./search.js";
 import { soak } from "./soak.js";
+import { tabSoak } from "./tab-soak.js";
 import { startup } from "./startup.js";
 import { typing } from "./typing.js";
 
@@ -55,6 +56,10 @@ if (want("soak")) {
       Number(process.env.BENCH_SOAK_ROUNDS ?? 40),
     ),
   );
+}
+if (want("tab-soak")) {
+  console.log("\n## Tab soak: a tab left open while another device edits");
+  console.log(await tabSoak(Number(process.env.BENCH_TAB_SOAK_ROUNDS ?? 20)));
 }
 if (want("nodes")) {
   console.log(

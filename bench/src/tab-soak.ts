@@ -1,0 +1,129 @@
+import { createNotesApi } from "@notesync/client-core/node";
+import type { CDPSession } from "@playwright/test";
+import fs from "node:fs";
+import { diskBrowser, signIn } from "./browser.js";
+import { device, signup, startNoteSync, tmp, type Device } from "./common.js";
+import { table } from "./stats.js";
+
+/** The page's JavaScript heap after a full collection, and its DOM, as DevTools counts them. */
+interface TabSample {
+  readonly round: number;
+  readonly edits: number;
+  readonly heapBytes: number;
+  readonly nodes: number;
+  readonly listeners: number;
+}
+
+const NOTES = 100;
+
+/**
+ * A tab left open for a long time: the app shows the list with a note open in its editor, while
+ * another device (a Node client) edits its `NOTES` notes, `perRound` edits a round, a tenth of
+ * them in the open note. After each round, once the list shows the round's last edit, DevTools
+ * collects the page's garbage and reads its heap, DOM nodes and event listeners. The baseline is
+ * the round after the warm-up; with `SOAK_SNAPSHOT_DIR` set, heap snapshots of it and of the last
+ * round are written there. (The database's worker is not sampled: Playwright reaches only the
+ * page.)
+ */
+export async function tabSoak(rounds = 20, perRound = 200, warmup = 2): Promise<string> {
+  const server = await startNoteSync();
+  const dir = tmp("bench-tab-soak-");
+  const browser = await diskBrowser("opfs");
+  const samples: TabSample[] = [];
+  let other: Device | null = null;
+  try {
+    const token = await signup(server.url, "soak");
+    other = await device(dir, "other", `${server.url.replace("http", "ws")}/sync`, token);
+    const notes = createNotesApi(other.db);
+    const ids = await notes.createMany(
+      Array.from({ length: NOTES }, (_, i) => ({ title: `Soak ${i}`, body: "" })),
+    );
+    await notes.update(ids[0]!, { title: "Open note" }); // the newest: at the list's top
+    await other.client.whenSynced();
+    const { page } = browser;
+    await signIn(page, server.url, "soak", "Sign in");
+    const list = page.getByRole("list", { name: "Notes" });
+    await list.getByText("Open note", { exact: true }).click();
+    await page.getByLabel("Title").waitFor();
+    const cdp = await browser.context.newCDPSession(page);
+    let edits = 0;
+    for (let round = 1; round <= rounds; round++) {
+      for (let i = 0; i < perRound; i++) {
+        edits++;
+        const id = i % 10 === 0 ? ids[0]! : ids[1 + ((edits * 7) % (NOTES - 1))]!;
+        const mark = `edit ${edits}`;
+        await notes.update(id, { body: `${mark}: ${"words typed elsewhere ".repeat(4)}` });
+      }
+      const last = `round ${round}`;
+      await notes.update(ids[1]!, { title: last });
+      await list.getByText(last, { exact: true }).waitFor({ timeout: 60_000 });
+      await cdp.send("HeapProfiler.collectGarbage");
+      const heap = await cdp.send("Runtime.getHeapUsage");
+      const snapshots = process.env.SOAK_SNAPSHOT_DIR;
+      if (snapshots && (round === warmup || round === rounds))
+        fs.writeFileSync(`${snapshots}/tab-${round}.heapsnapshot`, await heapSnapshot(cdp));
+      const dom = await cdp.send("Memory.getDOMCounters");
+      samples.push({
+        round,
+        edits,
+        heapBytes: heap.usedSize,
+        nodes: dom.nodes,
+        listeners: dom.jsEventListeners,
+      });
+      console.log(
+        `  round ${round}: ${edits} edits from the other device; page heap ${mib(heap.usedSize)} MiB, ${dom.nodes} DOM nodes, ${dom.jsEventListeners} event listeners`,
+      );
+    }
+  } finally {
+    await other?.close();
+    await browser.close();
+    await server.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  return report(samples, warmup);
+}
+
+/** The page's heap snapshot, for DevTools' Memory panel (or a script) to compare. */
+async function heapSnapshot(cdp: CDPSession): Promise<string> {
+  const chunks: string[] = [];
+  const take = ({ chunk }: { chunk: string }) => chunks.push(chunk);
+  cdp.on("HeapProfiler.addHeapSnapshotChunk", take);
+  await cdp.send("HeapProfiler.takeHeapSnapshot", { reportProgress: false });
+  cdp.off("HeapProfiler.addHeapSnapshotChunk", take);
+  return chunks.join("");
+}
+
+const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
+
+function report(samples: readonly TabSample[], warmup: number): string {
+  const base = samples[warmup - 1]!;
+  const end = samples.at(-1)!;
+  const rows = samples
+    .filter((s) => s.round === 1 || s.round % 5 === 0 || s === end)
+    .map((s) => [
+      s.round,
+      s.edits,
+      mib(s.heapBytes),
+      (s.heapBytes / base.heapBytes).toFixed(2),
+      s.nodes,
+      s.listeners,
+    ]);
+  const perThousand = ((end.heapBytes - base.heapBytes) / (end.edits - base.edits)) * 1000;
+  return [
+    table(
+      [
+        "round",
+        "edits received",
+        "page heap after GC MiB",
+        "heap / baseline",
+        "DOM nodes",
+        "event listeners",
+      ],
+      rows,
+    ),
+    "",
+    `Baseline: round ${base.round}. From it to round ${end.round} (${end.edits - base.edits} more edits): ` +
+      `page heap ${(perThousand / 1024).toFixed(1)} KiB per 1,000 edits; DOM nodes ${base.nodes} -> ${end.nodes}, ` +
+      `event listeners ${base.listeners} -> ${end.listeners}.`,
+  ].join("\n");
+}
