@@ -10,6 +10,8 @@ interface TabSample {
   readonly round: number;
   readonly edits: number;
   readonly heapBytes: number;
+  /** The database worker's JavaScript heap after a full collection (its wasm memory aside). */
+  readonly workerHeapBytes: number;
   readonly nodes: number;
   readonly listeners: number;
 }
@@ -20,10 +22,10 @@ const NOTES = 100;
  * A tab left open for a long time: the app shows the list with a note open in its editor, while
  * another device (a Node client) edits its `NOTES` notes, `perRound` edits a round, a tenth of
  * them in the open note. After each round, once the list shows the round's last edit, DevTools
- * collects the page's garbage and reads its heap, DOM nodes and event listeners. The baseline is
- * the round after the warm-up; with `SOAK_SNAPSHOT_DIR` set, heap snapshots of it and of the last
- * round are written there. (The database's worker is not sampled: Playwright reaches only the
- * page.)
+ * collects the garbage of the page and of its database worker and reads their heaps, and the
+ * page's DOM nodes and event listeners. The baseline is the round after the warm-up; with
+ * `SOAK_SNAPSHOT_DIR` set, heap snapshots of the page at it and at the last round are written
+ * there.
  */
 export async function tabSoak(rounds = 20, perRound = 200, warmup = 2): Promise<string> {
   const server = await startNoteSync();
@@ -46,6 +48,7 @@ export async function tabSoak(rounds = 20, perRound = 200, warmup = 2): Promise<
     await list.getByText("Open note", { exact: true }).click();
     await page.getByLabel("Title").waitFor();
     const cdp = await browser.context.newCDPSession(page);
+    const worker = await workerSession(cdp);
     let edits = 0;
     for (let round = 1; round <= rounds; round++) {
       for (let i = 0; i < perRound; i++) {
@@ -63,15 +66,18 @@ export async function tabSoak(rounds = 20, perRound = 200, warmup = 2): Promise<
       if (snapshots && (round === warmup || round === rounds))
         fs.writeFileSync(`${snapshots}/tab-${round}.heapsnapshot`, await heapSnapshot(cdp));
       const dom = await cdp.send("Memory.getDOMCounters");
+      await worker("HeapProfiler.collectGarbage");
+      const workerHeap = (await worker("Runtime.getHeapUsage")) as { usedSize: number };
       samples.push({
         round,
         edits,
         heapBytes: heap.usedSize,
+        workerHeapBytes: workerHeap.usedSize,
         nodes: dom.nodes,
         listeners: dom.jsEventListeners,
       });
       console.log(
-        `  round ${round}: ${edits} edits from the other device; page heap ${mib(heap.usedSize)} MiB, ${dom.nodes} DOM nodes, ${dom.jsEventListeners} event listeners`,
+        `  round ${round}: ${edits} edits from the other device; page heap ${mib(heap.usedSize)} MiB, worker heap ${mib(workerHeap.usedSize)} MiB, ${dom.nodes} DOM nodes, ${dom.jsEventListeners} event listeners`,
       );
     }
   } finally {
@@ -81,6 +87,41 @@ export async function tabSoak(rounds = 20, perRound = 200, warmup = 2): Promise<
     fs.rmSync(dir, { recursive: true, force: true });
   }
   return report(samples, warmup);
+}
+
+/**
+ * Sends DevTools commands to the page's database worker, through the page's session (Playwright
+ * gives sessions of pages only): the worker is attached as the page's child target.
+ */
+async function workerSession(
+  cdp: CDPSession,
+): Promise<(method: string, params?: object) => Promise<unknown>> {
+  const attached = new Promise<string>((resolve) => {
+    cdp.on("Target.attachedToTarget", ({ sessionId, targetInfo }) => {
+      if (targetInfo.type === "worker") resolve(sessionId);
+    });
+  });
+  const replies = new Map<number, (result: unknown) => void>();
+  cdp.on("Target.receivedMessageFromTarget", ({ message }) => {
+    const reply = JSON.parse(message) as { id?: number; result?: unknown };
+    if (reply.id !== undefined) replies.get(reply.id)?.(reply.result);
+  });
+  await cdp.send("Target.setAutoAttach", {
+    autoAttach: true,
+    waitForDebuggerOnStart: false,
+    flatten: false,
+  });
+  const sessionId = await attached;
+  let next = 0;
+  return (method, params = {}) =>
+    new Promise((resolve) => {
+      const id = ++next;
+      replies.set(id, resolve);
+      void cdp.send("Target.sendMessageToTarget", {
+        sessionId,
+        message: JSON.stringify({ id, method, params }),
+      });
+    });
 }
 
 /** The page's heap snapshot, for DevTools' Memory panel (or a script) to compare. */
@@ -105,10 +146,13 @@ function report(samples: readonly TabSample[], warmup: number): string {
       s.edits,
       mib(s.heapBytes),
       (s.heapBytes / base.heapBytes).toFixed(2),
+      mib(s.workerHeapBytes),
+      (s.workerHeapBytes / base.workerHeapBytes).toFixed(2),
       s.nodes,
       s.listeners,
     ]);
-  const perThousand = ((end.heapBytes - base.heapBytes) / (end.edits - base.edits)) * 1000;
+  const perThousand = (a: number, b: number) =>
+    (((b - a) / (end.edits - base.edits)) * 1000) / 1024;
   return [
     table(
       [
@@ -116,6 +160,8 @@ function report(samples: readonly TabSample[], warmup: number): string {
         "edits received",
         "page heap after GC MiB",
         "heap / baseline",
+        "worker heap after GC MiB",
+        "worker heap / baseline",
         "DOM nodes",
         "event listeners",
       ],
@@ -123,7 +169,7 @@ function report(samples: readonly TabSample[], warmup: number): string {
     ),
     "",
     `Baseline: round ${base.round}. From it to round ${end.round} (${end.edits - base.edits} more edits): ` +
-      `page heap ${(perThousand / 1024).toFixed(1)} KiB per 1,000 edits; DOM nodes ${base.nodes} -> ${end.nodes}, ` +
+      `page heap ${perThousand(base.heapBytes, end.heapBytes).toFixed(1)} KiB and worker heap ${perThousand(base.workerHeapBytes, end.workerHeapBytes).toFixed(1)} KiB per 1,000 edits; DOM nodes ${base.nodes} -> ${end.nodes}, ` +
       `event listeners ${base.listeners} -> ${end.listeners}.`,
   ].join("\n");
 }
