@@ -3,14 +3,14 @@ import fs from "node:fs";
 import path from "node:path";
 import { connect, inBatches, pushLatency } from "./capacity.js";
 import { tmp } from "./common.js";
-import { openUserDatabases, rssOf, sleep } from "./procs.js";
+import { openFiles, openUserDatabases, rssOf, sleep } from "./procs.js";
 import { fmt, table } from "./stats.js";
 
 /** Resident memory, open files and open user databases of one process, from /proc. */
 function processUse(pid: number): { rssMiB: number; files: number; databases: number } {
   return {
     rssMiB: rssOf(pid) / 2 ** 20,
-    files: fs.readdirSync(`/proc/${pid}/fd`).length,
+    files: openFiles([pid]),
     databases: openUserDatabases([pid]),
   };
 }

@@ -37,6 +37,19 @@ export function rssOf(pid: number): number {
   }
 }
 
+/** Every open file descriptor of these processes (sockets and files). */
+export function openFiles(pids: readonly number[]): number {
+  let n = 0;
+  for (const pid of pids) {
+    try {
+      n += fs.readdirSync(`/proc/${pid}/fd`).length;
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return n;
+}
+
 /** Open files of these processes that are user databases (`users/<id>.db`), each open counted. */
 export function openUserDatabases(pids: readonly number[]): number {
   let n = 0;
@@ -97,6 +110,23 @@ export async function startChild(
 }
 
 export const sleep = (msec: number) => new Promise((r) => setTimeout(r, msec));
+
+/** `promise`, or a rejection with `message` if it has not settled within `msec`. */
+export async function withTimeout<T>(
+  promise: Promise<T>,
+  msec: number,
+  message: string,
+): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), msec);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** Resolves when `check()` is true, polling every `everyMs`. For waiting on peers that have no event. */
 export async function waitUntil(

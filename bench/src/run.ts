@@ -53,7 +53,7 @@ if (want("soak")) {
   console.log(
     await soak(
       Number(process.env.BENCH_SOAK_USERS ?? 300),
-      Number(process.env.BENCH_SOAK_ROUNDS ?? 40),
+      Number(process.env.BENCH_SOAK_ROUNDS ?? 60),
     ),
   );
 }

@@ -30,6 +30,12 @@ export const fmt = (s: Summary) =>
   `median ${ms(s.median)}, p95 ${ms(s.p95)}, p99 ${ms(s.p99)} (n=${s.n})`;
 export const ratio = (ours: number, theirs: number) => `${(theirs / ours).toFixed(1)}x`;
 
+export const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
+
+/** Growth from `from` to `to` per 1,000 of what was done between them, in KiB. */
+export const kibPer1000 = (from: number, to: number, done: number) =>
+  (((to - from) / done) * 1000) / 1024;
+
 /** Prints a markdown table. */
 export function table(headers: string[], rows: (string | number)[][]): string {
   const line = (cells: (string | number)[]) => `| ${cells.join(" | ")} |`;

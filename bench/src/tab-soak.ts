@@ -3,7 +3,8 @@ import type { CDPSession } from "@playwright/test";
 import fs from "node:fs";
 import { diskBrowser, signIn } from "./browser.js";
 import { device, signup, startNoteSync, tmp, type Device } from "./common.js";
-import { table } from "./stats.js";
+import { withTimeout } from "./procs.js";
+import { kibPer1000, mib, table } from "./stats.js";
 
 /** The page's JavaScript heap after a full collection, and its DOM, as DevTools counts them. */
 interface TabSample {
@@ -21,19 +22,22 @@ const NOTES = 100;
 /**
  * A tab left open for a long time: the app shows the list with a note open in its editor, while
  * another device (a Node client) edits its `NOTES` notes, `perRound` edits a round, a tenth of
- * them in the open note. After each round, once the list shows the round's last edit, DevTools
+ * them in the open note, and one more that names the round. After each round, once the list shows the round's last edit, DevTools
  * collects the garbage of the page and of its database worker and reads their heaps, and the
- * page's DOM nodes and event listeners. The baseline is the round after the warm-up; with
+ * page's DOM nodes and event listeners. The baseline is round `baselineRound`; with
  * `SOAK_SNAPSHOT_DIR` set, heap snapshots of the page at it and at the last round are written
  * there.
  */
-export async function tabSoak(rounds = 20, perRound = 200, warmup = 2): Promise<string> {
+export async function tabSoak(rounds = 20, perRound = 200, baselineRound = 2): Promise<string> {
+  if (rounds <= baselineRound)
+    throw new Error(`a soak needs more rounds than its baseline's (${baselineRound})`);
   const server = await startNoteSync();
   const dir = tmp("bench-tab-soak-");
-  const browser = await diskBrowser("opfs");
   const samples: TabSample[] = [];
+  let browser: Awaited<ReturnType<typeof diskBrowser>> | null = null;
   let other: Device | null = null;
   try {
+    browser = await diskBrowser("opfs");
     const token = await signup(server.url, "soak");
     other = await device(dir, "other", `${server.url.replace("http", "ws")}/sync`, token);
     const notes = createNotesApi(other.db);
@@ -54,16 +58,16 @@ export async function tabSoak(rounds = 20, perRound = 200, warmup = 2): Promise<
       for (let i = 0; i < perRound; i++) {
         edits++;
         const id = i % 10 === 0 ? ids[0]! : ids[1 + ((edits * 7) % (NOTES - 1))]!;
-        const mark = `edit ${edits}`;
-        await notes.update(id, { body: `${mark}: ${"words typed elsewhere ".repeat(4)}` });
+        await notes.update(id, { body: `edit ${edits}: ${"words typed elsewhere ".repeat(4)}` });
       }
       const last = `round ${round}`;
+      edits++;
       await notes.update(ids[1]!, { title: last });
       await list.getByText(last, { exact: true }).waitFor({ timeout: 60_000 });
       await cdp.send("HeapProfiler.collectGarbage");
       const heap = await cdp.send("Runtime.getHeapUsage");
       const snapshots = process.env.SOAK_SNAPSHOT_DIR;
-      if (snapshots && (round === warmup || round === rounds))
+      if (snapshots && (round === baselineRound || round === rounds))
         fs.writeFileSync(`${snapshots}/tab-${round}.heapsnapshot`, await heapSnapshot(cdp));
       const dom = await cdp.send("Memory.getDOMCounters");
       await worker("HeapProfiler.collectGarbage");
@@ -81,12 +85,13 @@ export async function tabSoak(rounds = 20, perRound = 200, warmup = 2): Promise<
       );
     }
   } finally {
-    await other?.close();
-    await browser.close();
+    // Each let go even when one before it fails.
+    await other?.close().catch((err: unknown) => console.warn("the other device:", err));
+    await browser?.close().catch((err: unknown) => console.warn("the browser:", err));
     await server.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  return report(samples, warmup);
+  return report(samples, baselineRound);
 }
 
 /**
@@ -96,30 +101,41 @@ export async function tabSoak(rounds = 20, perRound = 200, warmup = 2): Promise<
 async function workerSession(
   cdp: CDPSession,
 ): Promise<(method: string, params?: object) => Promise<unknown>> {
-  const attached = new Promise<string>((resolve) => {
-    cdp.on("Target.attachedToTarget", ({ sessionId, targetInfo }) => {
-      if (targetInfo.type === "worker") resolve(sessionId);
-    });
-  });
-  const replies = new Map<number, (result: unknown) => void>();
-  cdp.on("Target.receivedMessageFromTarget", ({ message }) => {
-    const reply = JSON.parse(message) as { id?: number; result?: unknown };
-    if (reply.id !== undefined) replies.get(reply.id)?.(reply.result);
+  let found!: (sessionId: string) => void;
+  const attached = new Promise<string>((resolve) => (found = resolve));
+  cdp.on("Target.attachedToTarget", ({ sessionId, targetInfo }) => {
+    if (targetInfo.type === "worker" && targetInfo.url.includes("/database-worker"))
+      found(sessionId);
   });
   await cdp.send("Target.setAutoAttach", {
     autoAttach: true,
     waitForDebuggerOnStart: false,
     flatten: false,
   });
-  const sessionId = await attached;
+  const sessionId = await withTimeout(attached, 10_000, "the page has no database worker");
+  const replies = new Map<number, { resolve(r: unknown): void; reject(e: Error): void }>();
+  cdp.on("Target.receivedMessageFromTarget", (event) => {
+    if (event.sessionId !== sessionId) return;
+    const reply = JSON.parse(event.message) as {
+      id?: number;
+      result?: unknown;
+      error?: { message: string };
+    };
+    const waiting = reply.id === undefined ? undefined : replies.get(reply.id);
+    if (!waiting) return;
+    replies.delete(reply.id!);
+    if (reply.error) waiting.reject(new Error(`the worker's DevTools: ${reply.error.message}`));
+    else waiting.resolve(reply.result);
+  });
   let next = 0;
   return (method, params = {}) =>
-    new Promise((resolve) => {
+    new Promise((resolve, reject) => {
       const id = ++next;
-      replies.set(id, resolve);
-      void cdp.send("Target.sendMessageToTarget", {
-        sessionId,
-        message: JSON.stringify({ id, method, params }),
+      replies.set(id, { resolve, reject });
+      const message = JSON.stringify({ id, method, params });
+      cdp.send("Target.sendMessageToTarget", { sessionId, message }).catch((err: Error) => {
+        replies.delete(id);
+        reject(err);
       });
     });
 }
@@ -134,13 +150,11 @@ async function heapSnapshot(cdp: CDPSession): Promise<string> {
   return chunks.join("");
 }
 
-const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
-
-function report(samples: readonly TabSample[], warmup: number): string {
-  const base = samples[warmup - 1]!;
+function report(samples: readonly TabSample[], baselineRound: number): string {
+  const base = samples[baselineRound - 1]!;
   const end = samples.at(-1)!;
   const rows = samples
-    .filter((s) => s.round === 1 || s.round % 5 === 0 || s === end)
+    .filter((s) => s.round === 1 || s.round % 5 === 0 || s === base || s === end)
     .map((s) => [
       s.round,
       s.edits,
@@ -151,8 +165,7 @@ function report(samples: readonly TabSample[], warmup: number): string {
       s.nodes,
       s.listeners,
     ]);
-  const perThousand = (a: number, b: number) =>
-    (((b - a) / (end.edits - base.edits)) * 1000) / 1024;
+  const done = end.edits - base.edits;
   return [
     table(
       [
@@ -168,8 +181,8 @@ function report(samples: readonly TabSample[], warmup: number): string {
       rows,
     ),
     "",
-    `Baseline: round ${base.round}. From it to round ${end.round} (${end.edits - base.edits} more edits): ` +
-      `page heap ${perThousand(base.heapBytes, end.heapBytes).toFixed(1)} KiB and worker heap ${perThousand(base.workerHeapBytes, end.workerHeapBytes).toFixed(1)} KiB per 1,000 edits; DOM nodes ${base.nodes} -> ${end.nodes}, ` +
+    `Baseline: round ${base.round}. From it to round ${end.round} (${done} more edits): ` +
+      `page heap ${kibPer1000(base.heapBytes, end.heapBytes, done).toFixed(1)} KiB and worker heap ${kibPer1000(base.workerHeapBytes, end.workerHeapBytes, done).toFixed(1)} KiB per 1,000 edits; DOM nodes ${base.nodes} -> ${end.nodes}, ` +
       `event listeners ${base.listeners} -> ${end.listeners}.`,
   ].join("\n");
 }
