@@ -35,7 +35,7 @@ interface Sample {
 const textEncoder = new TextEncoder();
 
 /** cr-sqlite's packed primary key of text columns (each shorter than 256 bytes). */
-function packTexts(values: readonly string[]): Uint8Array {
+export function packTexts(values: readonly string[]): Uint8Array {
   const bytes = [values.length];
   for (const value of values) {
     const raw = textEncoder.encode(value);
@@ -45,7 +45,7 @@ function packTexts(values: readonly string[]): Uint8Array {
 }
 
 /** A Yjs update of a note's document: a new client typing 40 characters into its body. */
-function typedUpdate(): Uint8Array {
+export function typedUpdate(): Uint8Array {
   const doc = newNoteDoc();
   doc.getText("body").insert(0, "soak ".repeat(8));
   return Y.encodeStateAsUpdate(doc);
