@@ -9,11 +9,11 @@ import { mib } from "./stats.js";
 
 /**
  * The soak's visits without sockets, to find where the server's RSS creeps (BENCHMARKS §3b):
- * `node --expose-gc bench/dist/soak-loop.js [visits] [both|positions|updates|no-compact]`.
+ * `node --expose-gc bench/dist/soak-loop.js [visits] [both|positions|updates|no-compact|new-notes]`.
  * Each visit opens one of 50 database files in turn, applies five frames of the soak's edits of
  * the file's note, and closes it; every 1,000 visits the RSS is printed after a full collection,
  * with every database closed. `no-compact`: the Yjs updates, with the server's merging of a
- * note's update rows turned off.
+ * note's update rows turned off; `new-notes`: both edits, of a new note at each visit.
  */
 const visits = Number(process.argv[2] ?? 12_000);
 const variant = process.argv[3] ?? "both";
@@ -28,7 +28,7 @@ try {
     if (variant === "no-compact")
       (db as unknown as { noteText: { compact(): boolean } }).noteText.compact = () => false;
     const site = crypto.randomBytes(16);
-    const note = `soak-${i % 50}`;
+    const note = variant === "new-notes" ? `soak-${i}` : `soak-${i % 50}`;
     for (let k = 0; k < 5; k++) {
       const v = ++version;
       const common = { colVersion: v, dbVersion: v, siteId: site, cl: 1 };
@@ -42,7 +42,7 @@ try {
           seq: changes.length,
           ...common,
         });
-      if (variant === "both" || variant === "positions")
+      if (variant === "both" || variant === "positions" || variant === "new-notes")
         changes.push({
           table: "notes",
           pk: packTexts([note]),
