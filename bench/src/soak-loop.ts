@@ -1,5 +1,6 @@
 import { newUpdateId, type Change } from "@notesync/protocol";
 import { UserDatabase } from "@notesync/server";
+import { execFileSync } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
@@ -14,12 +15,34 @@ import { mib } from "./stats.js";
  * the file's note, and closes it; every 1,000 visits the RSS is printed after a full collection,
  * with every database closed. `no-compact`: the Yjs updates, with the server's merging of a
  * note's update rows turned off; `new-notes`: both edits, of a new note at each visit.
+ * With `SOAK_LOOP_TRIM=1` (gdb installed and allowed to attach), each sample also has glibc print
+ * its arenas on stderr (`malloc_stats`) and give its free pages back (`malloc_trim`), and the RSS
+ * after that is printed: what comes back was freed memory the allocator kept, not a leak.
  */
 const visits = Number(process.argv[2] ?? 12_000);
 const variant = process.argv[3] ?? "both";
 const { gc } = globalThis as { gc?: () => void };
 if (!gc) throw new Error("run with node --expose-gc");
+const trim = process.env.SOAK_LOOP_TRIM === "1";
 const dir = tmp("bench-soak-loop-");
+
+function rssAfterMallocTrim(): number {
+  execFileSync(
+    "gdb",
+    [
+      "-p",
+      String(process.pid),
+      "-batch",
+      "-ex",
+      "call (void)malloc_stats()",
+      "-ex",
+      "call (int)malloc_trim(0)",
+    ],
+    { stdio: "ignore", timeout: 60_000 },
+  );
+  return process.memoryUsage().rss;
+}
+
 let version = 0;
 try {
   for (let i = 1; i <= visits; i++) {
@@ -60,6 +83,7 @@ try {
       console.log(
         `${variant} ${i} visits: RSS ${mib(rss)} MiB, heap ${mib(heapUsed)} MiB, external ${mib(external)} MiB`,
       );
+      if (trim) console.log(`  after malloc_trim: RSS ${mib(rssAfterMallocTrim())} MiB`);
     }
   }
 } finally {
